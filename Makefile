@@ -1,0 +1,63 @@
+# Two commands matter: `make run` and `make test`. Each sets up everything it needs on a
+# fresh Debian 12 machine: Debian packages (as root), the virtual environment, the package.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SHARED_MEDIA ?= ../shared/media
+
+# What Qt needs offscreen, what Xvfb runs need, and a real Secret Service for keychain tests.
+DEB_PACKAGES := libpulse0 libegl1 libgl1 libfontconfig1 libxkbcommon0 fonts-dejavu-core \
+	libdbus-1-3 xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 \
+	gnome-keyring dbus dbus-user-session curl
+
+.PHONY: run test lint typecheck pytest deps system-deps sandbox demo bench-upload clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed as '$(PYTHON)' (set PYTHON=...)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+deps: system-deps $(STAMP)
+
+system-deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian packages: $$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
+				|| { echo "apt-get install failed for: $$missing"; exit 1; }; \
+		else \
+			echo "Missing Debian packages (install them as root): $$missing"; exit 1; \
+		fi; \
+	fi
+
+run: deps
+	$(PY) -m chamelaion_desktop.demo --media $(SHARED_MEDIA)
+
+test: deps lint typecheck pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP)
+	QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES="qt.multimedia.*=false" $(PY) -m pytest
+
+sandbox: $(STAMP)
+	$(PY) -m chamelaion_desktop.sandbox --port 8787 --data-dir .sandbox-data
+
+bench-upload: deps
+	$(PY) benchmarks/bench_upload.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -1,0 +1,83 @@
+"""The Chamelaion lip-sync API: an async client, typed results, errors, streamed uploads.
+
+No Qt here (STYLE.md): the GUI, the CLI and the benchmarks all share this layer.
+"""
+
+from .client import (
+    DEFAULT_TIMEOUT,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    PRODUCTION_URL,
+    STAGING_URL,
+    AuthScheme,
+    ChamelaionClient,
+)
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    ChamelaionError,
+    DownloadError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitError,
+    ResponseFormatError,
+    ServerError,
+    TokenLimitError,
+    UploadError,
+    ValidationError,
+)
+from .models import (
+    COMPLETED,
+    FAILED,
+    PROCESSING,
+    QUEUED,
+    TERMINAL_STATUSES,
+    Health,
+    LipsyncGenerate,
+    LipsyncRequest,
+    Pagination,
+    RequestPage,
+    User,
+)
+from .multipart import FilePart, MultipartUpload, ProgressCallback, guess_content_type
+
+__all__ = [
+    "COMPLETED",
+    "DEFAULT_TIMEOUT",
+    "ENV_API_KEY",
+    "ENV_BASE_URL",
+    "FAILED",
+    "PROCESSING",
+    "PRODUCTION_URL",
+    "QUEUED",
+    "STAGING_URL",
+    "TERMINAL_STATUSES",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthScheme",
+    "AuthenticationError",
+    "ChamelaionClient",
+    "ChamelaionError",
+    "DownloadError",
+    "FilePart",
+    "Health",
+    "LipsyncGenerate",
+    "LipsyncRequest",
+    "MultipartUpload",
+    "NotFoundError",
+    "Pagination",
+    "PayloadTooLargeError",
+    "ProgressCallback",
+    "RateLimitError",
+    "RequestPage",
+    "ResponseFormatError",
+    "ServerError",
+    "TokenLimitError",
+    "UploadError",
+    "User",
+    "ValidationError",
+    "guess_content_type",
+]

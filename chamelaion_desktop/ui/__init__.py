@@ -1,0 +1,1 @@
+"""Widgets, table models and dialogs; never imports httpx or keyring."""

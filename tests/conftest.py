@@ -1,0 +1,55 @@
+"""Shared fixtures: the real sample media and a real sandbox over loopback.
+
+Qt must see ``QT_QPA_PLATFORM`` before anything imports it, or a headless run aborts.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chamelaion_desktop.sandbox import SandboxConfig, SandboxThread
+
+#: The token every test sandbox accepts, and its display name (``GET /v1/users/me``).
+API_KEY = "test-key-7f3a9c"
+API_KEY_NAME = "Test token"
+
+MEDIA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "media"
+
+
+@pytest.fixture(scope="session")
+def media_dir() -> Path:
+    """``../shared/media`` beside the repository: real speech video and audio, never copied."""
+    if not (MEDIA_DIR / "grid_s2_male_2sentences_6s.mp4").is_file():
+        pytest.fail(f"sample media missing: expected {MEDIA_DIR} (../shared/media)")
+    return MEDIA_DIR
+
+
+@pytest.fixture
+def api_key() -> str:
+    return API_KEY
+
+
+@pytest.fixture
+def sandbox_config(tmp_path: Path) -> SandboxConfig:
+    """Fast timings so jobs finish within a test; everything else as the real service."""
+    return SandboxConfig(
+        data_dir=tmp_path / "sandbox",
+        api_keys={API_KEY: API_KEY_NAME},
+        queue_delay=0.05,
+        processing_time=0.1,
+    )
+
+
+@pytest.fixture
+def sandbox(sandbox_config: SandboxConfig) -> Iterator[SandboxThread]:
+    """A real sandbox on a free loopback port, in its own thread and event loop."""
+    with SandboxThread(sandbox_config) as server:
+        yield server
