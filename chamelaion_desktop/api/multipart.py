@@ -18,7 +18,7 @@ import contextlib
 import mimetypes
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,7 +200,9 @@ class MultipartUpload:
         finally:
             reader.shutdown(wait=False)
 
-    async def _read_file(self, part: FilePart, reader: ThreadPoolExecutor) -> AsyncIterator[bytes]:
+    async def _read_file(
+        self, part: FilePart, reader: ThreadPoolExecutor
+    ) -> AsyncGenerator[bytes, None]:
         loop = asyncio.get_running_loop()
         try:
             handle: BinaryIO = await loop.run_in_executor(reader, _open, part.path)

@@ -152,7 +152,7 @@ class _WaitRetryAfterOrBackoff:
     """Wait what a 429 asks for (when 0 < Retry-After <= 60 s), else exponential jitter."""
 
     def __init__(self) -> None:
-        self._backoff = wait_exponential_jitter(initial=0.5, max=8.0, jitter=0.5)
+        self._backoff = wait_exponential_jitter(multiplier=0.5, max=8.0, jitter=0.5)
 
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None

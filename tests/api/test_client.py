@@ -86,7 +86,10 @@ async def test_upload_with_real_media_completes_and_downloads(
 
     statuses: list[str] = []
     job = await client.wait_for(
-        created.request_id, poll_interval=0.05, timeout=60, on_update=lambda r: statuses.append(r.status)
+        created.request_id,
+        poll_interval=0.05,
+        timeout=60,
+        on_update=lambda r: statuses.append(r.status),
     )
     assert job.status == "completed", job.error_message
     assert statuses[-1] == "completed"
@@ -97,13 +100,15 @@ async def test_upload_with_real_media_completes_and_downloads(
     assert abs(job.created_at - datetime.now(UTC)) < timedelta(minutes=1)
 
     written: list[int] = []
-    out = await client.download_output(job, tmp_path, progress=lambda d, t: written.append(d))
-    assert out == tmp_path / "dub-es-001.mp4"
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    out = await client.download_output(job, folder, progress=lambda d, t: written.append(d))
+    assert out == folder / "dub-es-001.mp4"
     duration, has_video, has_audio = media_duration(out)
     assert has_video and has_audio
     assert duration == pytest.approx(5.64, abs=0.1)
     assert written[-1] == out.stat().st_size
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dub-es-001.mp4"]
+    assert [p.name for p in folder.iterdir()] == ["dub-es-001.mp4"]
 
 
 async def test_download_refreshes_an_expired_output_url(
@@ -126,9 +131,11 @@ async def test_download_refreshes_an_expired_output_url(
 
 async def test_download_of_unfinished_job_says_so(client: ChamelaionClient, tmp_path: Path) -> None:
     created = await client.generate(UNREACHABLE, UNREACHABLE)
+    folder = tmp_path / "exports"
+    folder.mkdir()
     with pytest.raises(DownloadError, match="no output"):
-        await client.download_output(created.request_id, tmp_path / "x.mp4")
-    assert list(tmp_path.iterdir()) == []
+        await client.download_output(created.request_id, folder / "x.mp4")
+    assert list(folder.iterdir()) == []
 
 
 async def test_cancelled_download_leaves_no_file(
@@ -144,13 +151,15 @@ async def test_cancelled_download_leaves_no_file(
         assert task is not None
         task.cancel()
 
+    folder = tmp_path / "exports"
+    folder.mkdir()
     task = asyncio.create_task(
-        client.download_output(job, tmp_path / "out.mp4", progress=cancel_on_first_chunk)
+        client.download_output(job, folder / "out.mp4", progress=cancel_on_first_chunk)
     )
     with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.sleep(0.1)  # the writer thread removes the .part file
-    assert list(tmp_path.iterdir()) == []
+    assert list(folder.iterdir()) == []
 
 
 async def test_failed_job_carries_the_server_error_message(client: ChamelaionClient) -> None:
@@ -199,7 +208,11 @@ async def test_rejected_keys(sandbox_config: SandboxConfig) -> None:
     sandbox_config.api_keys = {"good": "Good", "revoked": "Revoked"}
     sandbox_config.disabled_keys = frozenset({"revoked"})
     with SandboxThread(sandbox_config) as server:
-        cases = {"": "missing authorization header", "bogus": "invalid token", "revoked": "unauthorized"}
+        cases = {
+            "": "missing authorization header",
+            "bogus": "invalid token",
+            "revoked": "unauthorized",
+        }
         for key, message in cases.items():
             async with ChamelaionClient(key, base_url=server.base_url, environ={}) as c:
                 with pytest.raises(AuthenticationError) as info:
@@ -291,7 +304,9 @@ async def test_unreachable_server_is_retried_then_explained() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # bound, never listening: connections are refused
-        async with ChamelaionClient("k", base_url=f"http://127.0.0.1:{port}/api", max_retries=1) as c:
+        async with ChamelaionClient(
+            "k", base_url=f"http://127.0.0.1:{port}/api", max_retries=1
+        ) as c:
             with pytest.raises(APIConnectionError) as info:
                 await c.generate(UNREACHABLE, UNREACHABLE)
     assert not info.value.request_sent

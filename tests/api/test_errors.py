@@ -53,29 +53,57 @@ CASES: list[tuple[str, str, dict[str, Any], type[APIStatusError], str]] = [
         "POST",
         MEDIA,
         {
-            "files": {"video": ("v.mp4", b"\0", "video/mp4"), "audio": ("a.wav", b"R", "audio/wav")},
+            "files": {
+                "video": ("v.mp4", b"\0", "video/mp4"),
+                "audio": ("a.wav", b"R", "audio/wav"),
+            },
             "data": {"model": "lipsync-1"},
         },
         ValidationError,
         'model must be "lipsync-2"',
     ),
-    ("POST", GENERATE, {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
-     ValidationError, "invalid request body"),
-    ("POST", GENERATE, {"data": {"inputs": "x"}}, ValidationError,
-     "content-type must be application/json"),
-    ("POST", GENERATE, {"json": {"inputs": [{"type": "audio", "url": URL}] * 2}}, ValidationError,
-     "expected exactly one video input"),
-    ("POST", GENERATE, {"json": {"inputs": [{"type": "video", "url": URL}]}}, ValidationError,
-     "expected exactly one audio input"),
-    ("POST", GENERATE, {"json": {"inputs": [*GOOD_INPUTS, {"type": "image", "url": URL}]}},
-     ValidationError, 'input type must be "video" or "audio"'),
+    (
+        "POST",
+        GENERATE,
+        {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
+        ValidationError,
+        "invalid request body",
+    ),
+    (
+        "POST",
+        GENERATE,
+        {"data": {"inputs": "x"}},
+        ValidationError,
+        "content-type must be application/json",
+    ),
+    (
+        "POST",
+        GENERATE,
+        {"json": {"inputs": [{"type": "audio", "url": URL}] * 2}},
+        ValidationError,
+        "expected exactly one video input",
+    ),
+    (
+        "POST",
+        GENERATE,
+        {"json": {"inputs": [{"type": "video", "url": URL}]}},
+        ValidationError,
+        "expected exactly one audio input",
+    ),
+    (
+        "POST",
+        GENERATE,
+        {"json": {"inputs": [*GOOD_INPUTS, {"type": "image", "url": URL}]}},
+        ValidationError,
+        'input type must be "video" or "audio"',
+    ),
     ("GET", "/v1/lipsync/requests/nope", {}, NotFoundError, "lipsync request not found"),
 ]
 
 AUTH_CASES: list[tuple[dict[str, str], str]] = [
     ({}, "missing authorization header"),
     ({"Authorization": f"Token {KEY}"}, "invalid authorization format"),
-    ({"Authorization": "Bearer "}, "missing token"),
+    ({"Authorization": "Bearer"}, "missing token"),
     ({"x-api-key": ""}, "missing token"),
     ({"x-api-key": "wrong"}, "invalid token"),
     ({"Authorization": "Bearer wrong"}, "invalid token"),
@@ -117,7 +145,9 @@ def test_documented_messages_map_to_exceptions(
 
 
 @pytest.mark.parametrize(("headers", "message"), AUTH_CASES)
-def test_authentication_messages(server: SandboxThread, headers: dict[str, str], message: str) -> None:
+def test_authentication_messages(
+    server: SandboxThread, headers: dict[str, str], message: str
+) -> None:
     with httpx.Client(timeout=10) as http:
         response = http.get(server.base_url + "/v1/users/me", headers=headers)
     with pytest.raises(AuthenticationError) as info:

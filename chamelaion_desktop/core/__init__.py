@@ -1,0 +1,1 @@
+"""The domain without Qt: credentials, media probing, settings and paths."""
