@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..api import ENV_BASE_URL, PRODUCTION_URL, AuthenticationError, ChamelaionError
+from ..api import (
+    ENV_BASE_URL,
+    PRODUCTION_URL,
+    APIConnectionError,
+    AuthenticationError,
+    ChamelaionError,
+)
 from ..core.credentials import ENV_API_KEY, CredentialStore, resolve_api_key
 from ..core.media import MediaError, check_audio, check_video
 from . import commands
@@ -135,6 +141,18 @@ def _run(argv: list[str] | None, environ: Mapping[str, str]) -> int:
         console.error(f"Error: {exc.message}")
         if isinstance(exc, AuthenticationError):
             console.error(f"Hint: check your API key: {PROG} login")
+        elif (
+            isinstance(exc, APIConnectionError)
+            and exc.request_sent
+            and args.command in {"submit", "submit-url"}
+        ):
+            # The job may exist: a blind resubmission could pay for it twice.
+            where = (
+                f"{PROG} list --reference-id {args.reference_id}"
+                if args.reference_id
+                else f"{PROG} list"
+            )
+            console.error(f"Hint: the job may have been created; check with '{where}' first.")
         return EXIT_API_ERROR
 
 

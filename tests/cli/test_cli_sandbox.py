@@ -227,3 +227,21 @@ def test_quiet_leaves_stderr_empty_on_success(
     assert run.status == 0
     assert run.err == ""
     assert "completed in" in run.out
+
+
+def test_a_lost_answer_exits_1_and_says_to_check_before_resubmitting(
+    sandbox_cli: CliRunner, sandbox: SandboxThread
+) -> None:
+    sandbox.faults.drop_after_create = 1
+    url = "http://127.0.0.1:9/x.mp4"
+    run = sandbox_cli("submit-url", url, url.replace("mp4", "wav"), "--reference-id", "ep7-de")
+
+    assert run.status == 1
+    assert run.err_lines[0].startswith("Error: The connection to 127.0.0.1")
+    assert run.err_lines[1] == (
+        "Hint: the job may have been created; "
+        "check with 'chamelaion-cli list --reference-id ep7-de' first."
+    )
+    # It was created, once: the CLI did not resubmit behind the user's back.
+    listed = sandbox_cli("--json", "list", "--reference-id", "ep7-de")
+    assert json.loads(listed.out)["pagination"]["total"] == 1
