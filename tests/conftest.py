@@ -10,8 +10,10 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -53,3 +55,35 @@ def sandbox(sandbox_config: SandboxConfig) -> Iterator[SandboxThread]:
     """A real sandbox on a free loopback port, in its own thread and event loop."""
     with SandboxThread(sandbox_config) as server:
         yield server
+
+
+T = TypeVar("T")
+#: ``arun(coro, timeout=30.0)``: run a coroutine on the qasync loop, Qt events and all.
+AsyncRunner = Callable[..., Any]
+
+
+@pytest.fixture
+def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
+    """A qasync event loop over the test's QApplication: asyncio and Qt on one thread,
+    as in the app. Tests drive it with ``arun``; widgets repaint while it runs."""
+    import qasync  # only GUI and service tests pay for it
+
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending, timeout=5))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def arun(qloop: asyncio.AbstractEventLoop) -> AsyncRunner:
+    def run(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        return qloop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+    return run

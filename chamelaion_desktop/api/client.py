@@ -300,7 +300,7 @@ class ChamelaionClient:
         request_id: str,
         *,
         poll_interval: float = 2.0,
-        timeout: float | None = None,  # noqa: ASYNC109 - one deadline for many polls
+        timeout: float | None = None,
         on_update: Callable[[LipsyncRequest], None] | None = None,
     ) -> LipsyncRequest:
         """Poll one request every ``poll_interval`` seconds until it is completed or failed.
