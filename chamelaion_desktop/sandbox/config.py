@@ -47,6 +47,11 @@ class Faults:
             setattr(self, name, left - 1)
             return True
 
+    def give_back(self, name: str) -> None:
+        """Undo one ``take(name)`` whose fault could not apply (e.g. no job was created)."""
+        with _FAULT_LOCK:
+            setattr(self, name, getattr(self, name) + 1)
+
 
 def _default_keys() -> dict[str, str]:
     return {"sandbox-key": "Sandbox"}

@@ -18,7 +18,7 @@ import av
 import av.error
 from av.audio.frame import AudioFrame
 from av.audio.stream import AudioStream
-from av.container import InputContainer, OutputContainer
+from av.container import InputContainer
 from av.packet import Packet
 from av.stream import Stream
 from av.video.frame import VideoFrame
@@ -42,51 +42,59 @@ def _open(path: Path, what: str) -> InputContainer:
         raise RenderError(f"the {what} file could not be decoded") from exc
 
 
-def _decode_audio(path: Path) -> tuple[list[AudioFrame], int, str]:
-    """Decode and resample the whole soundtrack; returns (frames, samples, layout name)."""
+def _resampled(path: Path, layout: str) -> Generator[AudioFrame, None, None]:
+    """The soundtrack as fltp frames at ``AUDIO_RATE``, decoded lazily."""
+    container = _open(path, "audio")
+    with container:
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=AUDIO_RATE)
+        try:
+            for frame in container.decode(audio=0):
+                yield from resampler.resample(frame)
+            yield from resampler.resample(None)
+        except av.error.FFmpegError as exc:
+            raise RenderError("the audio file could not be decoded") from exc
+
+
+def _probe_audio(path: Path) -> tuple[int, str]:
+    """First pass: (samples at ``AUDIO_RATE``, layout name). Decoding audio twice is cheaper
+    than holding an hour of PCM in memory."""
     container = _open(path, "audio")
     with container:
         if not container.streams.audio:
             raise RenderError("the audio file has no audio stream")
-        stream = container.streams.audio[0]
-        channels = stream.codec_context.channels or 1
-        layout = "mono" if channels == 1 else "stereo"
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=AUDIO_RATE)
-        frames: list[AudioFrame] = []
-        try:
-            for frame in container.decode(stream):
-                frames.extend(resampler.resample(frame))
-            frames.extend(resampler.resample(None))
-        except av.error.FFmpegError as exc:
-            raise RenderError("the audio file could not be decoded") from exc
-    samples = sum(frame.samples for frame in frames)
+        channels = container.streams.audio[0].codec_context.channels or 1
+    layout = "mono" if channels == 1 else "stereo"
+    samples = sum(frame.samples for frame in _resampled(path, layout))
     if samples == 0:
         raise RenderError("the audio file has no audio")
-    return frames, samples, layout
+    return samples, layout
 
 
-def _encode_audio(
-    output: OutputContainer, frames: list[AudioFrame], layout: str
-) -> tuple[AudioStream, list[Packet[Stream]]]:
-    stream = output.add_stream("aac", rate=AUDIO_RATE)
-    stream.layout = layout
+def _audio_packets(
+    path: Path, stream: AudioStream, layout: str
+) -> Generator[Packet[Stream], None, None]:
+    """Second pass: AAC packets, re-framed to the encoder's frame size."""
     fifo = av.AudioFifo()
-    packets: list[Packet[Stream]] = []
-    for frame in frames:
-        frame.pts = None
-        fifo.write(frame)
     frame_size = stream.codec_context.frame_size or 1024
     pts = 0
-    while fifo.samples:
-        chunk = fifo.read(min(frame_size, fifo.samples), partial=True)
-        if chunk is None:
-            break
-        chunk.pts = pts
-        chunk.time_base = Fraction(1, AUDIO_RATE)
-        pts += chunk.samples
-        packets.extend(stream.encode(chunk))
-    packets.extend(stream.encode(None))
-    return stream, packets
+
+    def drain(final: bool) -> Generator[Packet[Stream], None, None]:
+        nonlocal pts
+        while fifo.samples >= frame_size or (final and fifo.samples):
+            chunk = fifo.read(min(frame_size, fifo.samples), partial=final)
+            if chunk is None:
+                return
+            chunk.pts = pts
+            chunk.time_base = Fraction(1, AUDIO_RATE)
+            pts += chunk.samples
+            yield from stream.encode(chunk)
+
+    for frame in _resampled(path, layout):
+        frame.pts = None
+        fifo.write(frame)
+        yield from drain(final=False)
+    yield from drain(final=True)
+    yield from stream.encode(None)
 
 
 def _probe_video(path: Path) -> tuple[int, int, Fraction]:
@@ -140,7 +148,7 @@ def render(video_path: Path, audio_path: Path, output_path: Path) -> float:
             plain English, fit for ``error_message``.
     """
     width, height, fps = _probe_video(video_path)
-    frames, samples, layout = _decode_audio(audio_path)
+    samples, layout = _probe_audio(audio_path)
     duration = samples / AUDIO_RATE
     frame_count = max(1, math.ceil(duration * fps - 1e-6))
     # libx264 with yuv420p needs even dimensions.
@@ -156,9 +164,10 @@ def render(video_path: Path, audio_path: Path, output_path: Path) -> float:
             video.pix_fmt = "yuv420p"
             video.options = {"preset": "ultrafast", "crf": "28"}
             video.codec_context.time_base = 1 / fps
-            _, audio_packets = _encode_audio(output, frames, layout)
+            audio = output.add_stream("aac", rate=AUDIO_RATE)
+            audio.layout = layout
             audio_tb = Fraction(1, AUDIO_RATE)
-            pending = iter(audio_packets)
+            pending = _audio_packets(audio_path, audio, layout)
             next_audio = next(pending, None)
             source = _video_frames(video_path)
             for index in range(frame_count):

@@ -8,13 +8,13 @@ Errors are ``{"error": "<message>"}`` with the statuses of API.md "Errors" (400,
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import random
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -120,11 +120,15 @@ class Routes:
 
     async def _create(self, request: web.Request, job: Job) -> web.StreamResponse:
         """Persist ``job`` (quota checked atomically), start it and answer."""
+        faults = self.config.faults
+        job = dataclasses.replace(job, inject_failure=faults.take("fail_jobs"))
         if not await self.store.create(job, self.config.quota):
+            if job.inject_failure:  # no job was made: the fault stays armed
+                faults.give_back("fail_jobs")
             raise ApiError(402, "token limit reached")
         self.worker.submit(job)
         log.debug("job %s created", job.id)
-        if self.config.faults.take("drop_after_create"):
+        if faults.take("drop_after_create"):
             return _abort(request)
         return web.json_response({"status": "success", "request_id": job.id})
 
@@ -161,7 +165,6 @@ class Routes:
             disable_active_speaker_detection=disable_asd,
             video_url=urls["video"],
             audio_url=urls["audio"],
-            inject_failure=self.config.faults.take("fail_jobs"),
         )
         return await self._create(request, job)
 
@@ -200,15 +203,14 @@ class Routes:
                 return _dropped()
             raise
         try:
-            job = self._upload_job(request_id, account, upload, folder)
+            job = self._upload_job(request_id, account, upload)
             return await self._create(request, job)
         except BaseException:
             await asyncio.shield(uploads.discard(folder))
             raise
 
-    def _upload_job(
-        self, request_id: str, account: Account, upload: uploads.Upload, folder: Path
-    ) -> Job:
+    def _upload_job(self, request_id: str, account: Account, upload: uploads.Upload) -> Job:
+        """Validate the received parts (documented order) into a queued job."""
         for kind in uploads.FILE_PARTS:
             if upload.files.get(kind, (None, 0))[1] == 0:
                 raise ApiError(400, f"{kind} file is required")
@@ -230,7 +232,6 @@ class Routes:
             disable_active_speaker_detection=flag in _TRUE,
             video_path=video.relative_to(data_dir).as_posix(),
             audio_path=audio.relative_to(data_dir).as_posix(),
-            inject_failure=self.config.faults.take("fail_jobs"),
         )
 
     async def get_request(self, request: web.Request) -> web.Response:

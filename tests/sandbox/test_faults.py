@@ -128,6 +128,16 @@ def test_fail_jobs_fails_the_next_jobs(
     assert sandbox.faults.fail_jobs == 0
 
 
+def test_fail_jobs_waits_for_a_job_that_is_created(
+    start_sandbox: StartSandbox, client: httpx.Client, api_key: str
+) -> None:
+    sandbox = start_sandbox(quota=0)
+    sandbox.faults.fail_jobs = 1
+    refused = url_job(client, sandbox.base_url, api_key, UNREACHABLE, UNREACHABLE)
+    assert refused.status_code == 402
+    assert sandbox.faults.fail_jobs == 1
+
+
 def test_client_leaving_mid_upload_leaves_nothing(
     sandbox: SandboxThread, client: httpx.Client, api_key: str
 ) -> None:
