@@ -12,7 +12,7 @@ DEB_PACKAGES := libpulse0 libegl1 libgl1 libfontconfig1 libxkbcommon0 fonts-deja
 	libdbus-1-3 xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 \
 	gnome-keyring dbus dbus-user-session curl
 
-.PHONY: run test lint typecheck pytest deps system-deps sandbox demo bench-upload clean
+.PHONY: run test lint typecheck pytest deps system-deps sandbox demo screenshots bench-upload clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -38,7 +38,16 @@ system-deps:
 		fi; \
 	fi
 
+# The window against the built-in sandbox; with no display at all, the CLI demo instead.
 run: deps
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ "$$QT_QPA_PLATFORM" = offscreen ]; then \
+		$(PY) -m chamelaion_desktop --sandbox; \
+	else \
+		echo "No display here: running the command-line demo against the sandbox instead."; \
+		$(PY) -m chamelaion_desktop.demo --media $(SHARED_MEDIA); \
+	fi
+
+demo: deps
 	$(PY) -m chamelaion_desktop.demo --media $(SHARED_MEDIA)
 
 test: deps lint typecheck pytest
@@ -51,7 +60,13 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 pytest: $(STAMP)
-	QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES="qt.multimedia.*=false" $(PY) -m pytest
+	QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES="qt.multimedia.*=false" $(PY) -m pytest -m "not keychain"
+	QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES="qt.multimedia.*=false" \
+		scripts/with-keyring.sh $(PY) -m pytest -m keychain tests/keychain
+
+# PNGs of the window under Xvfb, for the README and for looking at what we build.
+screenshots: deps
+	xvfb-run -a -s "-screen 0 1440x900x24" $(PY) scripts/screenshots.py docs/screenshots
 
 sandbox: $(STAMP)
 	$(PY) -m chamelaion_desktop.sandbox --port 8787 --data-dir .sandbox-data

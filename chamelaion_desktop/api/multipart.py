@@ -204,10 +204,15 @@ class MultipartUpload:
         self, part: FilePart, reader: ThreadPoolExecutor
     ) -> AsyncGenerator[bytes, None]:
         loop = asyncio.get_running_loop()
+        opening = loop.run_in_executor(reader, _open, part.path)
         try:
-            handle: BinaryIO = await loop.run_in_executor(reader, _open, part.path)
+            handle: BinaryIO = await asyncio.shield(opening)
         except OSError as exc:
             raise UploadError(f"Cannot read {part.path}: {exc.strerror or exc}.") from exc
+        except asyncio.CancelledError:
+            # Cancelled while the file was being opened: close it once the open finishes.
+            opening.add_done_callback(lambda done: _close_opened(done, reader))
+            raise
         remaining = part.size
         try:
             # Read one chunk ahead so the disk and the socket work at the same time.
@@ -230,6 +235,15 @@ class MultipartUpload:
                 yield chunk
         finally:
             reader.submit(handle.close)
+
+
+def _close_opened(opening: asyncio.Future[BinaryIO], reader: ThreadPoolExecutor) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        handle = opening.result()
+        try:
+            reader.submit(handle.close)
+        except RuntimeError:  # the reader already shut down: close here, it cannot block long
+            handle.close()
 
 
 def _open(path: Path) -> BinaryIO:

@@ -87,6 +87,10 @@ class ApiSession(QObject):
         """Use ``api_key`` (``None``: none) from now on; emits ``changed``."""
         self._replace(self._base_url, api_key or None)
 
+    def set_sandbox_url(self, sandbox_url: str | None) -> None:
+        """Tell the session where the built-in sandbox listens (for ``environment``)."""
+        self._sandbox_url = sandbox_url
+
     def set_base_url(self, base_url: str) -> None:
         """Talk to ``base_url`` from now on; emits ``changed``."""
         self._replace(base_url.rstrip("/"), self._api_key)

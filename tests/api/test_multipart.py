@@ -162,3 +162,18 @@ async def test_quotes_in_filenames_are_escaped(tmp_path: Path) -> None:
     body = MultipartUpload([], [FilePart.from_path("audio", path)])
     raw = await collect(body)
     assert b'filename="take %222%22%0D.wav"' in raw
+
+
+async def test_cancelling_while_the_file_opens_still_closes_it(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"\2" * 1000)
+    body = MultipartUpload([], [FilePart.from_path("video", path)])
+    chunks = body.__aiter__()
+    await anext(chunks)  # the part header; the next step opens the file on the reader thread
+    step = asyncio.ensure_future(anext(chunks))
+    await asyncio.sleep(0)  # the open is submitted, not finished
+    step.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await step
+    await chunks.aclose()  # type: ignore[attr-defined]
+    await asyncio.sleep(0.1)  # the reader thread closes the handle
