@@ -11,6 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
 import asyncio
+import gc
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,6 +80,10 @@ def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     loop.run_until_complete(loop.shutdown_asyncgens())
     loop.close()
     asyncio.set_event_loop(None)
+    # A closed qasync loop leaves Qt timers in reference cycles; collected later on a worker
+    # thread they make Qt warn ("Timers cannot be stopped from another thread") in another
+    # test. Collect them here, on the GUI thread.
+    gc.collect()
 
 
 @pytest.fixture

@@ -159,8 +159,16 @@ class ChamelaionClient:
         except ValueError as exc:
             raise ResponseFormatError(f"{method} {path}: the answer is not JSON") from exc
 
-    async def _get(self, path: str, *, authenticated: bool = True, **kwargs: Any) -> Any:
-        async for attempt in retrying(self.max_retries, is_retryable_read):
+    async def _get(
+        self,
+        path: str,
+        *,
+        authenticated: bool = True,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        retries = self.max_retries if max_retries is None else max_retries
+        async for attempt in retrying(retries, is_retryable_read):
             with attempt:
                 return await self._send_once("GET", path, authenticated=authenticated, **kwargs)
         raise AssertionError("unreachable: tenacity re-raises the last failure")
@@ -265,6 +273,7 @@ class ChamelaionClient:
         limit: int | None = None,
         offset: int | None = None,
         reference_id: str | None = None,
+        max_retries: int | None = None,
     ) -> RequestPage:
         """``GET /v1/lipsync/requests``: one page, newest first.
 
@@ -272,6 +281,8 @@ class ChamelaionClient:
             limit: page size (the API's default is 20; at most 100 is assumed).
             offset: requests to skip.
             reference_id: only requests with exactly this ``reference_id``.
+            max_retries: overrides the client's for this call (0: a poll loop that is its
+                own retry, and wants to see every 429).
         """
         params: dict[str, str | int] = {}
         if limit is not None:
@@ -280,7 +291,8 @@ class ChamelaionClient:
             params["offset"] = offset
         if reference_id:
             params["reference_id"] = reference_id
-        return RequestPage.from_json(await self._get("/v1/lipsync/requests", params=params))
+        page = await self._get("/v1/lipsync/requests", params=params, max_retries=max_retries)
+        return RequestPage.from_json(page)
 
     async def iter_requests(
         self, *, reference_id: str | None = None, page_size: int = 100

@@ -1,0 +1,360 @@
+"""The job table panel: a filter box over a sortable table of lip-sync jobs.
+
+The panel lays out and wires; rows come from ``JobsTableModel`` (updated in place by the
+queue service) through ``JobsProxyModel``. Actions are built once in ``JobActions`` so the
+main window can put the same ones in its menus (after Picard's ``ui/mainwindow/actions.py``).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import (
+    QByteArray,
+    QModelIndex,
+    QObject,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+    SignalInstance,
+)
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLineEdit,
+    QMenu,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..api import COMPLETED, FAILED, LipsyncRequest
+from .jobs_model import (
+    COL_CREATED,
+    COL_DURATION,
+    COL_ERROR,
+    COL_FINISHED,
+    COL_REFERENCE,
+    COL_STARTED,
+    COL_STATUS,
+    JobsProxyModel,
+    JobsTableModel,
+    RequestRole,
+)
+
+EMPTY_HINT = "No lip-sync jobs yet. Drop a video and an audio file above to start."
+
+
+class JobActions(QObject):
+    """The job context actions, built once: copy request ID, copy reference ID, open
+    output, show in folder, retry. ``update_for(request, reference_id)`` enables them for
+    the job they will act on (open/show: completed jobs; retry: failed jobs)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.copy_request_id = QAction(self.tr("Copy request ID"), self)
+        self.copy_request_id.setShortcut(QKeySequence.StandardKey.Copy)
+        self.copy_request_id.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.copy_reference_id = QAction(self.tr("Copy reference ID"), self)
+        self.open_output = QAction(self.tr("Open output"), self)
+        self.show_in_folder = QAction(self.tr("Show in folder"), self)
+        self.retry = QAction(self.tr("Retry"), self)
+        self.retry.setToolTip(self.tr("Submit the same video and audio again"))
+        self.update_for(None, "")
+
+    def all(self) -> list[QAction]:
+        """Every action, in menu order."""
+        return [
+            self.copy_request_id,
+            self.copy_reference_id,
+            self.open_output,
+            self.show_in_folder,
+            self.retry,
+        ]
+
+    def update_for(self, request: LipsyncRequest | None, reference_id: str) -> None:
+        """Enable the actions that make sense for ``request`` (None: a local upload or no
+        row) whose reference ID is ``reference_id`` ("" when none)."""
+        status = request.status if request is not None else None
+        self.copy_request_id.setEnabled(request is not None)
+        self.copy_reference_id.setEnabled(bool(reference_id))
+        self.open_output.setEnabled(status == COMPLETED)
+        self.show_in_folder.setEnabled(status == COMPLETED)
+        self.retry.setEnabled(status == FAILED)
+
+
+class JobsTableView(QTableView):
+    """A ``QTableView`` that says something useful when it has no rows."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._empty_text = EMPTY_HINT
+
+    @property
+    def empty_text(self) -> str:
+        """The hint painted in the middle while the view has no rows."""
+        return self._empty_text
+
+    def set_empty_text(self, text: str) -> None:
+        """Change the hint shown without rows."""
+        if text != self._empty_text:
+            self._empty_text = text
+            self.viewport().update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        model = self.model()
+        if model is None or model.rowCount() > 0 or not self._empty_text:
+            return
+        painter = QPainter(self.viewport())
+        try:
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            area = self.viewport().rect().adjusted(24, 16, -24, -16)
+            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+            painter.drawText(area, int(flags), self._empty_text)
+        finally:
+            painter.end()
+
+
+class JobsPanel(QWidget):
+    """The jobs table with its filter box and context menu.
+
+    Args:
+        model: the rows (owned by the caller, fed by the queue service).
+        actions: the context actions (``job_actions``); a new ``JobActions`` when None.
+        parent: Qt parent.
+
+    Signals:
+        currentRequestChanged(request: LipsyncRequest | None): the current row changed, or
+            its job changed (e.g. completed); None for a local upload or no row.
+        moreRequested(): the user scrolled within a screen of the bottom and the account
+            has more jobs than loaded (see ``set_total``); ask for the next page.
+        retryRequested(request: LipsyncRequest): "Retry" on a failed job.
+        openOutputRequested(request: LipsyncRequest): "Open output" (or a double click) on
+            a completed job.
+        showInFolderRequested(request: LipsyncRequest): "Show in folder" on a completed job.
+    """
+
+    currentRequestChanged = Signal(object)
+    moreRequested = Signal()
+    retryRequested = Signal(object)
+    openOutputRequested = Signal(object)
+    showInFolderRequested = Signal(object)
+
+    def __init__(
+        self,
+        model: JobsTableModel,
+        actions: JobActions | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.proxy = JobsProxyModel(self)
+        self.proxy.setSourceModel(model)
+        self.job_actions = actions or JobActions(self)
+        self._total = 0
+        self._asked_more_at: int | None = None
+        self._current: LipsyncRequest | None = None
+        # The view lays rows out on the next turn of the event loop; judge "near the bottom"
+        # after that, once per burst of changes.
+        self._more_check = QTimer(self)
+        self._more_check.setSingleShot(True)
+        self._more_check.setInterval(0)
+        self._more_check.timeout.connect(self._check_more)
+
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setPlaceholderText(self.tr("Filter by reference ID"))
+        self.filter_edit.setClearButtonEnabled(True)
+        self.table = JobsTableView(self)
+        self._empty_hint = self.tr(
+            "No lip-sync jobs yet. Drop a video and an audio file above to start."
+        )
+        self.table.set_empty_text(self._empty_hint)
+        self._setup_table()
+        self.context_menu = QMenu(self)
+        self.context_menu.addActions(self.job_actions.all()[:2])
+        self.context_menu.addSeparator()
+        self.context_menu.addActions(self.job_actions.all()[2:4])
+        self.context_menu.addSeparator()
+        self.context_menu.addAction(self.job_actions.retry)
+        self.table.addActions(self.job_actions.all())
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(self.table)
+        self._connect()
+
+    def _setup_table(self) -> None:
+        table = self.table
+        table.setModel(self.proxy)
+        table.setSortingEnabled(True)
+        table.sortByColumn(COL_CREATED, Qt.SortOrder.DescendingOrder)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setAlternatingRowColors(True)
+        table.setWordWrap(False)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        table.setShowGrid(False)
+        table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        rows = table.verticalHeader()
+        rows.hide()
+        # Fixed heights: sizing 10,000 rows to their contents would measure every one.
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(table.fontMetrics().height() + 10)
+        header = table.horizontalHeader()
+        header.setSectionsMovable(True)
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(COL_ERROR, QHeaderView.ResizeMode.Stretch)
+        metrics = table.fontMetrics()
+        time_width = metrics.horizontalAdvance("21 Nov 2026 14:03") + 24
+        widths = {
+            COL_REFERENCE: metrics.horizontalAdvance("M") * 16,
+            COL_STATUS: metrics.horizontalAdvance("uploading 100 %") + 44,
+            COL_CREATED: time_width,
+            COL_STARTED: time_width,
+            COL_FINISHED: time_width,
+            COL_DURATION: metrics.horizontalAdvance("Processing time") + 24,
+        }
+        for column, width in widths.items():
+            header.resizeSection(column, width)
+
+    def _connect(self) -> None:
+        self.filter_edit.textChanged.connect(self._on_filter_changed)
+        self.table.customContextMenuRequested.connect(self._show_context_menu)
+        self.table.doubleClicked.connect(self._on_double_clicked)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
+        self.proxy.dataChanged.connect(self._on_rows_changed)
+        self.proxy.modelReset.connect(self._emit_current)
+        self.proxy.rowsRemoved.connect(self._emit_current)
+        self.proxy.rowsInserted.connect(self._more_check.start)
+        self.proxy.layoutChanged.connect(self._more_check.start)
+        bar = self.table.verticalScrollBar()
+        bar.valueChanged.connect(self._check_more)
+        bar.rangeChanged.connect(self._more_check.start)
+        self.job_actions.copy_request_id.triggered.connect(self._copy_request_id)
+        self.job_actions.copy_reference_id.triggered.connect(self._copy_reference_id)
+        self.job_actions.open_output.triggered.connect(
+            lambda: self._emit_for(self.openOutputRequested, COMPLETED)
+        )
+        self.job_actions.show_in_folder.triggered.connect(
+            lambda: self._emit_for(self.showInFolderRequested, COMPLETED)
+        )
+        self.job_actions.retry.triggered.connect(
+            lambda: self._emit_for(self.retryRequested, FAILED)
+        )
+
+    # -- public API ---------------------------------------------------------------------
+
+    def current_request(self) -> LipsyncRequest | None:
+        """The job on the current row; None for a local upload or no row."""
+        value = self.table.currentIndex().data(RequestRole)
+        return value if isinstance(value, LipsyncRequest) else None
+
+    def current_reference_id(self) -> str:
+        """The reference ID on the current row ("" when none)."""
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return ""
+        return str(index.siblingAtColumn(COL_REFERENCE).data() or "")
+
+    def select_key(self, key: str) -> bool:
+        """Make the row with ``key`` (request_id or ``local:<id>``) current and visible."""
+        row = self.model.row_of(key)
+        if row is None:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not index.isValid():
+            return False
+        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index)
+        return True
+
+    def set_total(self, total: int) -> None:
+        """How many jobs the account has (from the last page); decides ``moreRequested``."""
+        self._total = total
+        self._asked_more_at = None
+        self._more_check.start()
+
+    def save_state(self) -> QByteArray:
+        """The header's state (column order, widths, sort column and order) to persist."""
+        return self.table.horizontalHeader().saveState()
+
+    def restore_state(self, state: QByteArray) -> bool:
+        """Apply a state from ``save_state``; False (defaults kept) when it does not fit."""
+        if state.isEmpty():
+            return False
+        header = self.table.horizontalHeader()
+        if not header.restoreState(state):
+            return False
+        self.table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        return True
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _on_filter_changed(self, text: str) -> None:
+        self.proxy.set_reference_filter(text)
+        needle = text.strip()
+        self.table.set_empty_text(
+            self.tr("No job has a reference ID containing “{0}”.").format(needle)
+            if needle
+            else self._empty_hint
+        )
+        self._more_check.start()
+
+    def _show_context_menu(self, position: QPoint) -> None:
+        index = self.table.indexAt(position)
+        if not index.isValid():
+            return
+        self.table.setCurrentIndex(index)
+        self.job_actions.update_for(self.current_request(), self.current_reference_id())
+        self.context_menu.popup(self.table.viewport().mapToGlobal(position))
+
+    def _on_double_clicked(self, index: QModelIndex) -> None:
+        request = index.data(RequestRole)
+        if isinstance(request, LipsyncRequest) and request.status == COMPLETED:
+            self.openOutputRequested.emit(request)
+
+    def _on_current_row_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        self._emit_current()
+
+    def _on_rows_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
+        row = self.table.currentIndex().row()
+        if top_left.row() <= row <= bottom_right.row():
+            self._emit_current()
+
+    def _emit_current(self) -> None:
+        request = self.current_request()
+        self.job_actions.update_for(request, self.current_reference_id())
+        if request is not self._current:
+            self._current = request
+            self.currentRequestChanged.emit(request)
+
+    def _emit_for(self, signal: SignalInstance, status: str) -> None:
+        request = self.current_request()
+        if request is not None and request.status == status:
+            signal.emit(request)
+
+    def _copy_request_id(self) -> None:
+        request = self.current_request()
+        if request is not None:
+            QGuiApplication.clipboard().setText(request.id)
+
+    def _copy_reference_id(self) -> None:
+        reference_id = self.current_reference_id()
+        if reference_id:
+            QGuiApplication.clipboard().setText(reference_id)
+
+    def _check_more(self) -> None:
+        loaded = self.model.server_row_count()
+        if self._total <= loaded or self._asked_more_at == loaded:
+            return
+        bar = self.table.verticalScrollBar()
+        if bar.maximum() - bar.value() > bar.pageStep():
+            return
+        self._asked_more_at = loaded
+        self.moreRequested.emit()

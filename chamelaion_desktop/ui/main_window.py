@@ -1,0 +1,219 @@
+"""The main window: lays out the panels, the menus and the status bar, and wires them.
+
+What happens when a service reports something lives in ``Coordinator``; the API key
+dialogs talk to ``KeyService``. This class holds no logic of its own beyond layout,
+window state and the interrupted-uploads banner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import __version__
+from ..core.journal import JournalEntry
+from ..services.connection import ConnectionService, ConnectionState
+from ..services.keys import KeyService
+from ..services.session import ApiSession
+from .connection_label import ConnectionLabel
+from .coordinator import Coordinator
+from .input_panel import InputPanel
+from .jobs_model import JobsTableModel
+from .jobs_view import JobsPanel
+from .preview import PreviewPanel
+from .settings_dialog import ApiKeyDialog
+
+TITLE = "Chamelaion Desktop"
+
+
+class InterruptedBanner(QWidget):
+    """ "2 uploads were interrupted when the app closed … [Upload again] [Dismiss]"."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("interruptedBanner")
+        self.setStyleSheet(
+            "#interruptedBanner { background: #fff4d6; border: 1px solid #e0c36a;"
+            " border-radius: 6px; }"
+        )
+        self.text = QLabel(self)
+        self.text.setWordWrap(True)
+        self.resume = QPushButton("Upload again", self)
+        self.dismiss = QPushButton("Dismiss", self)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.resume)
+        layout.addWidget(self.dismiss)
+        self.hide()
+
+    def show_entries(self, entries: list[JournalEntry]) -> None:
+        """Show the banner for ``entries``, or hide it when there are none."""
+        if not entries:
+            self.hide()
+            return
+        names = ", ".join(entry.reference_id for entry in entries[:3])
+        more = f" and {len(entries) - 3} more" if len(entries) > 3 else ""
+        count = "An upload was" if len(entries) == 1 else f"{len(entries)} uploads were"
+        self.text.setText(
+            f"{count} interrupted when Chamelaion Desktop last closed: {names}{more}. "
+            "Uploading again first checks that the job was not already created."
+        )
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    """The window titled "Chamelaion Desktop".
+
+    Args:
+        session: where the app is connected.
+        connection: health and token name for the status bar.
+        keys: the keychain service, for the API key dialog.
+        coordinator_factory: builds the ``Coordinator`` from the window's panels.
+        inputs, jobs, preview, model: the panels and the jobs model.
+        settings: where geometry, splitter and header state persist.
+        use_sandbox: switches the app to the built-in sandbox (menu entry), or None.
+
+    Signals:
+        closed(): the window was closed; the app shuts down.
+    """
+
+    closed = Signal()
+
+    def __init__(
+        self,
+        *,
+        session: ApiSession,
+        connection: ConnectionService,
+        keys: KeyService,
+        inputs: InputPanel,
+        jobs: JobsPanel,
+        preview: PreviewPanel,
+        model: JobsTableModel,
+        coordinator_factory: Callable[[MainWindow], Coordinator],
+        settings: QSettings,
+        use_sandbox: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle(TITLE)
+        self.session, self.keys, self.settings = session, keys, settings
+        self.inputs, self.jobs, self.preview, self.model = inputs, jobs, preview, model
+        self._use_sandbox = use_sandbox
+
+        self.banner = InterruptedBanner()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(jobs)
+        self.splitter.addWidget(preview)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(10, 10, 10, 4)
+        layout.setSpacing(8)
+        layout.addWidget(inputs)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+        self.connection_label = ConnectionLabel()
+        self.statusBar().addPermanentWidget(self.connection_label)
+        self.connection_label.set_state(connection.state)
+        connection.stateChanged.connect(self._connection_changed)
+
+        self.coordinator = coordinator_factory(self)
+        self.coordinator.message.connect(self.statusBar().showMessage)
+        self.coordinator.interruptedChanged.connect(self.banner.show_entries)
+        self.banner.resume.clicked.connect(self.coordinator.resume_interrupted)
+        self.banner.dismiss.clicked.connect(self.coordinator.dismiss_interrupted)
+        self.addAction(preview.play_action)
+        self._build_menus()
+        self._restore_state()
+
+    # -- menus ----------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_video_action = QAction("Open &video…", self)
+        self.open_video_action.triggered.connect(lambda: self.inputs.choose("video"))
+        self.open_audio_action = QAction("Open &audio…", self)
+        self.open_audio_action.triggered.connect(lambda: self.inputs.choose("audio"))
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addActions([self.open_video_action, self.open_audio_action])
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+
+        settings_menu = self.menuBar().addMenu("&Settings")
+        self.api_key_action = QAction("&API key…", self)
+        self.api_key_action.triggered.connect(self.show_api_key_dialog)
+        settings_menu.addAction(self.api_key_action)
+        if self._use_sandbox is not None:
+            sandbox_action = QAction("Use the offline &sandbox", self)
+            sandbox_action.triggered.connect(self._use_sandbox)
+            settings_menu.addAction(sandbox_action)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About Chamelaion Desktop", self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def show_api_key_dialog(self) -> ApiKeyDialog:
+        """Open the API key dialog (non-modal); a saved key takes effect at once."""
+        dialog = ApiKeyDialog(self.keys, self.session.base_url, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.keySaved.connect(lambda key, _name: self.session.set_api_key(key))
+        dialog.keyRemoved.connect(lambda: self.session.set_api_key(None))
+        dialog.open()
+        return dialog
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Chamelaion Desktop",
+            f"<b>Chamelaion Desktop {__version__}</b><p>Lip-sync a video to a new audio track "
+            "with the Chamelaion API.</p><p>Licence: GPL-3.0-or-later.</p>",
+        )
+
+    def _connection_changed(self, state: ConnectionState) -> None:
+        self.connection_label.set_state(state)
+
+    # -- window state ---------------------------------------------------------------
+
+    def _restore_state(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 820)
+        splitter = self.settings.value("window/splitter")
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
+        header = self.settings.value("jobs/header")
+        if isinstance(header, QByteArray):
+            self.jobs.restore_state(header)
+
+    def save_state(self) -> None:
+        """Persist geometry, the splitter and the jobs table's header."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.setValue("jobs/header", self.jobs.save_state())
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        super().closeEvent(event)
+        self.closed.emit()
