@@ -28,6 +28,8 @@ class Faults:
         drop_after_create: the next N generation requests (either endpoint) create and persist
             their job, then the connection is closed without an answer.
         fail_jobs: the next N jobs end ``failed`` with ``FAULT_JOB_MESSAGE``.
+        upload_rate: when above 0, uploads are read at most this many bytes per second (a
+            slow network: progress, cancel and responsiveness can be watched).
     """
 
     latency: float = 0.0
@@ -37,6 +39,7 @@ class Faults:
     drop_upload_after: int = 256 * 1024
     drop_after_create: int = 0
     fail_jobs: int = 0
+    upload_rate: float = 0.0
 
     def take(self, name: str) -> bool:
         """Consume one unit of the counter ``name``; True when one was left (fault fires)."""

@@ -182,7 +182,9 @@ class Routes:
         request_id = str(uuid.uuid4())
         folder = self.config.data_dir / "uploads" / request_id
         try:
-            upload = await uploads.receive(request, folder, max_bytes, drop_after)
+            upload = await uploads.receive(
+                request, folder, max_bytes, drop_after, faults.upload_rate
+            )
         except uploads.UploadTooLarge:
             await uploads.discard(folder)
             raise ApiError(413, "request body too large") from None

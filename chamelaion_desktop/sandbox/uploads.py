@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -52,11 +53,22 @@ def _suffix(filename: str | None) -> str:
 class _Meter:
     """Checks the size limit and the drop fault against bytes received so far."""
 
-    def __init__(self, request: web.Request, max_bytes: int, drop_after: int | None) -> None:
+    def __init__(
+        self, request: web.Request, max_bytes: int, drop_after: int | None, rate: float = 0.0
+    ) -> None:
         self._content = request.content
         self._counted = 0
         self._max_bytes = max_bytes
         self._drop_after = drop_after
+        self._rate = rate
+        self._started = time.monotonic()
+
+    async def pace(self) -> None:
+        """Slow reading down to ``rate`` bytes per second (the ``upload_rate`` fault)."""
+        if self._rate > 0:
+            due = self._started + self._counted / self._rate - time.monotonic()
+            if due > 0:
+                await asyncio.sleep(due)
 
     def received(self) -> int:
         # total_bytes counts the raw body fed so far (chunked or not); the part sum is a floor.
@@ -83,6 +95,7 @@ async def _save_part(part: BodyPartReader, path: Path, meter: _Meter) -> int:
             chunk = await part.read_chunk(READ_CHUNK)
             if chunk:
                 meter.add(len(chunk))
+                await meter.pace()
                 batch.append(chunk)
                 batched += len(chunk)
             if batch and (batched >= WRITE_BUFFER or not chunk):
@@ -112,7 +125,11 @@ async def _drain(part: BodyPartReader, meter: _Meter) -> None:
 
 
 async def receive(
-    request: web.Request, directory: Path, max_bytes: int, drop_after: int | None
+    request: web.Request,
+    directory: Path,
+    max_bytes: int,
+    drop_after: int | None,
+    rate: float = 0.0,
 ) -> Upload:
     """Read every part of ``request``'s multipart body.
 
@@ -126,11 +143,13 @@ async def receive(
         max_bytes: body size limit in bytes.
         drop_after: when set (fault injection), raise ``UploadDropped`` once that many body
             bytes arrived, or at the end of a shorter body.
+        rate: when above 0 (fault injection: a slow network), read at most this many bytes
+            per second.
 
     Raises:
         UploadTooLarge, UploadDropped, BadMultipart; connection errors when the client leaves.
     """
-    meter = _Meter(request, max_bytes, drop_after)
+    meter = _Meter(request, max_bytes, drop_after, rate)
     upload = Upload()
     await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
     try:

@@ -94,8 +94,8 @@ class InputPanel(QWidget):
         header_row.addStretch(1)
         self.video_slot = InputSlot("video")
         self.audio_slot = InputSlot("audio")
-        self.video_slot.chooseRequested.connect(lambda: self._choose("video"))
-        self.audio_slot.chooseRequested.connect(lambda: self._choose("audio"))
+        self.video_slot.chooseRequested.connect(lambda: self.choose("video"))
+        self.audio_slot.chooseRequested.connect(lambda: self.choose("audio"))
         slots = QHBoxLayout()
         slots.setSpacing(12)
         slots.addWidget(self.video_slot, 1)
@@ -178,7 +178,8 @@ class InputPanel(QWidget):
         video, audio = self.video_slot.info, self.audio_slot.info
         return (video.path if video else None, audio.path if audio else None)
 
-    def _choose(self, kind: str) -> None:
+    def choose(self, kind: str) -> None:
+        """Open the file picker for ``kind`` (``"video"`` or ``"audio"``)."""
         self._choose_file(self, kind, self.set_video if kind == "video" else self.set_audio)
 
     def _add(self, paths: list[Path], intent: str | None) -> None:

@@ -166,3 +166,20 @@ def test_client_leaving_mid_upload_leaves_nothing(
         assert time.monotonic() < deadline, "partial upload was not removed"
         time.sleep(0.01)
     assert _total(client, sandbox, api_key) == 0
+
+
+def test_upload_rate_slows_the_upload_down(
+    sandbox: SandboxThread, client: httpx.Client, api_key: str, media_dir: Path
+) -> None:
+    video, audio = media_dir / VIDEO_6S, media_dir / AUDIO_5S
+    size = video.stat().st_size + audio.stat().st_size
+    sandbox.faults.upload_rate = size / 1.0  # the whole body in about a second
+    started = time.monotonic()
+    response = upload(client, sandbox.base_url, api_key, video, audio)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert 0.8 < elapsed < 5.0
+    sandbox.faults.upload_rate = 0.0
+    started = time.monotonic()
+    upload(client, sandbox.base_url, api_key, video, audio)
+    assert time.monotonic() - started < 0.5
