@@ -21,6 +21,7 @@ from .core.logs import RedactingFilter
 from .core.paths import AppPaths
 
 if TYPE_CHECKING:
+    from .core.polling import PollPolicy
     from .sandbox import SandboxThread
     from .services.session import ApiSession
     from .ui.main_window import MainWindow
@@ -85,6 +86,7 @@ async def run_app(
     environ: Mapping[str, str],
     *,
     shown: Callable[[MainWindow], None] | None = None,
+    poll_policy: PollPolicy | None = None,
 ) -> int:
     """Build the services and the window, run until the window closes, then shut down.
 
@@ -94,6 +96,7 @@ async def run_app(
         redactor: the log filter; it learns the key in use so no log line shows it.
         environ: the environment (``CHAMELAION_API_KEY``, ``CHAMELAION_BASE_URL``).
         shown: called with the window once it is shown (tests and screenshots drive it).
+        poll_policy: how often the job list refreshes (default: ``PollPolicy()``).
 
     Returns:
         The exit status (0).
@@ -144,7 +147,7 @@ async def run_app(
     keys = KeyService(store, tasks)
     keys.saved.connect(lambda saved_key, *_: redactor.add_secret(saved_key))
     submissions = SubmissionService(session, tasks, journal)
-    queue = QueueService(session, tasks)
+    queue = QueueService(session, tasks, policy=poll_policy)
     outputs = OutputCache(session, tasks, paths.cache_dir)
     model = JobsTableModel()
     inputs = InputPanel(ProbeService(tasks))

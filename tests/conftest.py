@@ -9,6 +9,8 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
+# QtMultimedia's FFmpeg backend reports its probing (no VA-API, no audio device).
+os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 
 import asyncio
 import gc

@@ -81,6 +81,13 @@ class SandboxThread:
         try:
             loop.run_until_complete(self._serve())
         finally:
+            # Handlers of clients that left mid-upload may still be waiting: cancel them so
+            # their files are closed and removed, rather than destroyed with the loop.
+            pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()

@@ -83,6 +83,13 @@ class Coordinator(QObject):
         queue.pageLoaded.connect(self._page_loaded)
         queue.reset.connect(model.clear)
         queue.errorChanged.connect(lambda text: self.message.emit(text, 0))
+        queue.rateLimited.connect(
+            lambda seconds: self.message.emit(
+                "The service asked for fewer requests: the job list refreshes again in "
+                f"{max(1, round(seconds))} s.",
+                int(seconds * 1000) + 2000,
+            )
+        )
         jobs.moreRequested.connect(queue.load_more)
         jobs.currentRequestChanged.connect(preview.show_request)
         jobs.retryRequested.connect(self._retry_job)

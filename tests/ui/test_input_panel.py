@@ -19,6 +19,7 @@ from chamelaion_desktop.ui.input_panel import InputPanel
 from chamelaion_desktop.ui.upload_progress import format_progress, format_speed, format_time_left
 from tests.conftest import AsyncRunner
 from tests.helpers import wait_until
+from tests.qt_helpers import mime_with
 
 GRID = "grid_s2_male_2sentences_6s.mp4"
 GRID_FEMALE = "grid_female_brbk7n_3s.mp4"
@@ -54,12 +55,6 @@ def panel(qtbot: QtBot, qloop: Any, chooser: Chooser) -> InputPanel:
     widget.show()
     qtbot.waitExposed(widget)
     return widget
-
-
-def mime_with(paths: list[Path]) -> QMimeData:
-    data = QMimeData()
-    data.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
-    return data
 
 
 def drop(panel: InputPanel, *paths: Path) -> None:

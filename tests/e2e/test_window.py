@@ -1,0 +1,204 @@
+"""The main window end to end: real widgets, real drops, the real sandbox, the real media."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from chamelaion_desktop.api import ChamelaionClient
+from chamelaion_desktop.core.journal import Journal
+from chamelaion_desktop.core.paths import AppPaths
+from chamelaion_desktop.core.polling import PollPolicy
+from chamelaion_desktop.sandbox import SandboxConfig, SandboxThread
+from chamelaion_desktop.ui.main_window import MainWindow
+from tests.conftest import AsyncRunner
+from tests.e2e.conftest import AppStarter
+from tests.helpers import wait_until
+from tests.qt_helpers import drag_and_drop
+
+VIDEO = "grid_s2_male_2sentences_6s.mp4"
+AUDIO = "fleurs_es419_006_spanish_5.6s.wav"
+FAST_POLL = PollPolicy(active_interval=0.2, idle_interval=0.5)
+
+
+@pytest.fixture
+def sandbox_config(sandbox_config: SandboxConfig) -> SandboxConfig:
+    # Slow enough that every status is seen by a 0.2 s poll.
+    sandbox_config.queue_delay = 0.6
+    sandbox_config.processing_time = 0.6
+    return sandbox_config
+
+
+@pytest.fixture(autouse=True)
+def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    import chamelaion_desktop.services.queue as queue
+
+    monkeypatch.setattr(queue, "PollPolicy", lambda: FAST_POLL)
+
+
+def statuses_of(window: MainWindow) -> dict[str, str]:
+    """``{request_id: status}`` of the server rows in the jobs table."""
+    model = window.model
+    rows = (model.request_at(row) for row in range(model.rowCount()))
+    return {request.id: request.status for request in rows if request is not None}
+
+
+async def server_jobs(sandbox: SandboxThread, api_key: str, reference_id: str | None = None) -> int:
+    async with ChamelaionClient(api_key, base_url=sandbox.base_url) as client:
+        return (await client.list_requests(reference_id=reference_id)).pagination.total
+
+
+async def drop_inputs(window: MainWindow, media_dir: Path, video: Path | None = None) -> None:
+    entered, dropped = drag_and_drop(
+        window.inputs.drop_area, [video or media_dir / VIDEO, media_dir / AUDIO]
+    )
+    assert entered and dropped
+    await wait_until(lambda: window.inputs.can_submit(), timeout=15)
+
+
+def test_drop_submit_watch_it_complete(
+    start_app: AppStarter,
+    arun: AsyncRunner,
+    qtbot: QtBot,
+    media_dir: Path,
+    sandbox: SandboxThread,
+    api_key: str,
+) -> None:
+    async def scenario() -> None:
+        async with start_app() as window:
+            assert window.windowTitle() == "Chamelaion Desktop"
+            await drop_inputs(window, media_dir)
+            reference = window.inputs.reference_edit.text()
+            assert reference == "grid_s2_male_2sentences_6s__fleurs_es419_006_spanish_5.6s"
+
+            seen: list[str] = []
+
+            def track() -> bool:
+                current = list(statuses_of(window).values())
+                if current and (not seen or seen[-1] != current[0]):
+                    seen.append(current[0])
+                return seen[-1:] == ["completed"]
+
+            qtbot.keyClick(
+                window.inputs.reference_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
+            )
+            await wait_until(track, timeout=30, interval=0.02)
+            assert seen[0] == "queued" and "processing" in seen, seen
+            assert window.model.rowCount() == 1  # the upload's row became the job's row
+            assert await server_jobs(sandbox, api_key, reference) == 1
+            assert "online" in window.connection_label.text()
+
+    arun(scenario(), timeout=60)
+
+
+def test_upload_cancelled_half_way_creates_no_job(
+    start_app: AppStarter,
+    arun: AsyncRunner,
+    qtbot: QtBot,
+    media_dir: Path,
+    sandbox: SandboxThread,
+    api_key: str,
+    app_paths: AppPaths,
+) -> None:
+    video = media_dir / "pexels_3063838_woman_expressions_no_speech_20s.mp4"
+    sandbox.faults.upload_rate = (video.stat().st_size + (media_dir / AUDIO).stat().st_size) / 4
+
+    async def scenario() -> None:
+        async with start_app() as window:
+            await drop_inputs(window, media_dir, video)
+            window.inputs.submit_action.trigger()
+            bar = window.inputs.upload_status.bar
+            await wait_until(lambda: bar.value() >= 40, timeout=15)
+            assert window.model.rowCount() == 1  # the upload shows in the table meanwhile
+            qtbot.mouseClick(window.inputs.upload_status.cancel_button, Qt.MouseButton.LeftButton)
+            await wait_until(lambda: window.model.rowCount() == 0, timeout=10)
+            assert not window.inputs.busy
+            assert window.inputs.inputs() == (video, media_dir / AUDIO)  # nothing lost
+            await asyncio.sleep(0.5)
+            assert await server_jobs(sandbox, api_key) == 0
+
+    arun(scenario(), timeout=60)
+    journal = Journal(app_paths.data_dir / "journal.sqlite3")
+    try:
+        assert [entry.state for entry in journal.entries()] == ["cancelled"]
+    finally:
+        journal.close()
+
+
+def test_rate_limited_polling_says_so_and_recovers(
+    start_app: AppStarter, arun: AsyncRunner, sandbox: SandboxThread, api_key: str
+) -> None:
+    async def scenario() -> None:
+        async with start_app() as window:
+            sandbox.faults.force_429 = 2
+            await wait_until(
+                lambda: "fewer requests" in window.statusBar().currentMessage(), timeout=10
+            )
+            async with ChamelaionClient(api_key, base_url=sandbox.base_url) as client:
+                created = await client.generate(
+                    "http://127.0.0.1:9/v.mp4", "http://127.0.0.1:9/a.wav"
+                )
+            await wait_until(lambda: created.request_id in statuses_of(window), timeout=15)
+
+    arun(scenario(), timeout=40)
+
+
+@pytest.mark.parametrize("first_try_landed", [True, False])
+def test_restart_offers_the_interrupted_upload_and_never_duplicates(
+    start_app: AppStarter,
+    arun: AsyncRunner,
+    qtbot: QtBot,
+    media_dir: Path,
+    sandbox: SandboxThread,
+    api_key: str,
+    app_paths: AppPaths,
+    first_try_landed: bool,
+) -> None:
+    # The previous run crashed mid-upload: its journal entry is left "uploading".
+    app_paths.ensure()
+    journal = Journal(app_paths.data_dir / "journal.sqlite3")
+    entry = journal.record(media_dir / VIDEO, media_dir / AUDIO, "ep12-es", False)
+    journal.mark_uploading(entry.local_id)
+    journal.close()
+
+    async def scenario() -> None:
+        if first_try_landed:  # the server got the whole upload before the crash
+            async with ChamelaionClient(api_key, base_url=sandbox.base_url) as client:
+                await client.generate_with_media(
+                    media_dir / VIDEO, media_dir / AUDIO, reference_id="ep12-es"
+                )
+        async with start_app() as window:
+            banner = window.banner
+            await wait_until(banner.isVisible, timeout=10)
+            assert "ep12-es" in banner.text.text()
+            qtbot.mouseClick(banner.resume, Qt.MouseButton.LeftButton)
+            await wait_until(lambda: not banner.isVisible(), timeout=15)
+            await wait_until(lambda: len(statuses_of(window)) == 1, timeout=15)
+            assert await server_jobs(sandbox, api_key, "ep12-es") == 1
+
+    arun(scenario(), timeout=60)
+    journal = Journal(app_paths.data_dir / "journal.sqlite3")
+    try:
+        assert journal.get(entry.local_id).state in {"submitted", "finished"}
+    finally:
+        journal.close()
+
+
+def test_files_on_the_command_line_fill_the_inputs(
+    start_app: AppStarter, arun: AsyncRunner, media_dir: Path
+) -> None:
+    async def scenario() -> None:
+        async with start_app(files=[media_dir / AUDIO, media_dir / VIDEO]) as window:
+            await wait_until(lambda: window.inputs.can_submit(), timeout=15)
+            assert window.inputs.inputs() == (media_dir / VIDEO, media_dir / AUDIO)
+
+    arun(scenario(), timeout=30)
+
+
+def _unused(_: Any) -> None:  # keeps imports honest while the preview test lands
+    return None
