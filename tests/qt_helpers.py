@@ -8,12 +8,28 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
+_ARGS = (Qt.DropAction.CopyAction,)
+_BUTTONS = (Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+
 
 def mime_with(paths: list[Path]) -> QMimeData:
     """The mime data of a file manager's drag: file URLs."""
     data = QMimeData()
     data.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
     return data
+
+
+def drag_enter_event(where: QPointF, data: QMimeData) -> QDragEnterEvent:
+    """A ``QDragEnterEvent`` at ``where``: Qt 6.12 takes a QPointF, earlier ones a QPoint."""
+    try:
+        return QDragEnterEvent(where, *_ARGS, data, *_BUTTONS)  # type: ignore[arg-type]
+    except TypeError:
+        return QDragEnterEvent(where.toPoint(), *_ARGS, data, *_BUTTONS)
+
+
+def drop_event(where: QPointF, data: QMimeData) -> QDropEvent:
+    """A ``QDropEvent`` at ``where`` with a copy action and the left button."""
+    return QDropEvent(where, *_ARGS, data, *_BUTTONS)
 
 
 def drag_and_drop(target: QWidget, paths: list[Path]) -> tuple[bool, bool]:
@@ -24,9 +40,8 @@ def drag_and_drop(target: QWidget, paths: list[Path]) -> tuple[bool, bool]:
     """
     data = mime_with(paths)
     where = QPointF(target.rect().center())
-    args = (Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton)
-    enter = QDragEnterEvent(where, *args, Qt.KeyboardModifier.NoModifier)
+    enter = drag_enter_event(where, data)
     QApplication.sendEvent(target, enter)
-    event = QDropEvent(where, *args, Qt.KeyboardModifier.NoModifier)
+    event = drop_event(where, data)
     QApplication.sendEvent(target, event)
     return enter.isAccepted(), event.isAccepted()

@@ -72,6 +72,9 @@ class OutputCache(QObject):
         self._tasks = tasks
         self._folder = Path(cache_dir) / "outputs"
         self._interval = progress_interval
+        # request_id -> callers of fetch() waiting for the running download (see release()).
+        self._wanted: dict[str, int] = {}
+        self._cancelled: set[str] = set()
 
     @property
     def tasks(self) -> TaskRegistry:
@@ -102,8 +105,9 @@ class OutputCache(QObject):
         return path if path.is_file() else None
 
     def is_downloading(self, request_id: str) -> bool:
-        """True while the output of ``request_id`` is being fetched."""
-        return self._tasks.running(TASK_PREFIX + request_id)
+        """True while the output of ``request_id`` is being fetched (not once cancelled)."""
+        running = self._tasks.running(TASK_PREFIX + request_id)
+        return running and request_id not in self._cancelled
 
     def fetch(self, request: LipsyncRequest, *, refresh: bool = False) -> None:
         """Make the output of ``request`` available; the answer comes as a signal.
@@ -118,17 +122,38 @@ class OutputCache(QObject):
             refresh: delete the cached file first and download again (e.g. it does not play).
         """
         name = TASK_PREFIX + request.id
-        if self._tasks.running(name) and not refresh:
+        # A cancelled task still "runs" until it unwinds: never join that one.
+        running = self._tasks.running(name) and request.id not in self._cancelled
+        self._wanted[request.id] = self._wanted.get(request.id, 0) + 1 if running else 1
+        if running and not refresh:
             return
+        self._cancelled.discard(request.id)
         self._tasks.spawn(name, self._run(request, refresh))
 
+    def release(self, request_id: str) -> None:
+        """One caller of ``fetch`` no longer needs the output (e.g. the selection moved on).
+
+        The download stops, partial file removed, once every caller that asked for it has
+        released it; a download someone else still waits for goes on.
+        """
+        left = self._wanted.get(request_id, 0) - 1
+        if left > 0:
+            self._wanted[request_id] = left
+            return
+        self.cancel(request_id)
+
     def cancel(self, request_id: str) -> bool:
-        """Stop the download of ``request_id``; its partial file is removed, no signal follows.
+        """Stop the download of ``request_id`` whoever asked for it; its partial file is
+        removed and no signal follows.
 
         Returns:
             False when no such download was running.
         """
-        return self._tasks.cancel(TASK_PREFIX + request_id)
+        self._wanted.pop(request_id, None)
+        if not self._tasks.cancel(TASK_PREFIX + request_id):
+            return False
+        self._cancelled.add(request_id)
+        return True
 
     async def _run(self, request: LipsyncRequest, refresh: bool) -> None:
         request_id = request.id

@@ -174,9 +174,10 @@ class PreviewPanel(QWidget):
         """Preview ``request`` (the selected job) or nothing.
 
         Completed: its cached video plays at once, else it is downloaded first (the
-        download of a job selected before is cancelled). The same job again with the same
-        status (a refresh of the list) changes nothing: playback goes on, and an error
-        stays until Retry rather than downloading again on every refresh.
+        download of a job selected before is released: it stops unless another part of the
+        app asked for it too). The same job again with the same status (a refresh of the
+        list) changes nothing: playback goes on, and an error stays until Retry rather than
+        downloading again on every refresh.
         """
         previous = self._request
         if (
@@ -188,7 +189,7 @@ class PreviewPanel(QWidget):
             self._request = request
             return
         if previous is not None and (request is None or request.id != previous.id):
-            self._outputs.cancel(previous.id)
+            self._release(previous)
         self._request = request
         self._unload()
         if request is None:
@@ -203,7 +204,7 @@ class PreviewPanel(QWidget):
     def load_file(self, path: Path) -> None:
         """Play a local video file (not tied to a job) paused on its first frame."""
         if self._request is not None:
-            self._outputs.cancel(self._request.id)
+            self._release(self._request)
         self._request = None
         self._open(Path(path))
 
@@ -285,6 +286,11 @@ class PreviewPanel(QWidget):
             drag.exec(Qt.DropAction.CopyAction)
 
     # -- internals --------------------------------------------------------------------
+
+    def _release(self, request: LipsyncRequest) -> None:
+        # Only a download this panel is still waiting for: another caller may want it too.
+        if self._state == DOWNLOADING:
+            self._outputs.release(request.id)
 
     def _show_message(self, state: str, text: str) -> None:
         self._state = state

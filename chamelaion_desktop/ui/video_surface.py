@@ -24,14 +24,15 @@ DRAG_THUMBNAIL_WIDTH = 160
 class VideoSurface(QWidget):
     """Shows the frames of ``sink`` keeping their aspect ratio; press-and-move drags.
 
+    ``frames_received`` counts the frames that arrived (no per-frame signal: 25+ Python
+    emissions a second buy nothing, and each one costs PySide6 6.12.0 a reference to True).
+
     Signals:
-        frame_shown(): a new frame arrived (the count is ``frames_received``).
         clicked(): pressed and released without moving far enough to drag.
         drag_requested(): pressed and moved past the platform's drag distance; the owner
             builds and runs the ``QDrag`` (see ``make_file_drag``).
     """
 
-    frame_shown = Signal()
     clicked = Signal()
     drag_requested = Signal()
 
@@ -91,7 +92,6 @@ class VideoSurface(QWidget):
         self._frame = frame
         self.frames_received += 1
         self.update()
-        self.frame_shown.emit()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)

@@ -74,7 +74,7 @@ def test_secrets_stay_out_of_reprs(tmp_path: Path) -> None:
     assert "s3cr3t" not in text
     assert repr(Faults()) == (
         "Faults(latency=0.0, error_rate=0.0, force_429=0, drop_uploads=0, "
-        "drop_upload_after=262144, drop_after_create=0, fail_jobs=0)"
+        "drop_upload_after=262144, drop_after_create=0, fail_jobs=0, upload_rate=0.0)"
     )
 
 

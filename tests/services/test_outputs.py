@@ -47,7 +47,7 @@ class Signals:
 
 
 @pytest.fixture
-def setup(
+def cache_env(
     qloop: asyncio.AbstractEventLoop, sandbox: SandboxThread, api_key: str, tmp_path: Path
 ) -> Any:
     tasks = TaskRegistry()
@@ -76,9 +76,13 @@ def output_requests(caplog: pytest.LogCaptureFixture, request_id: str) -> list[s
 
 
 def test_downloads_once_then_serves_the_cached_file(
-    arun: AsyncRunner, setup: Any, media_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    arun: AsyncRunner,
+    cache_env: Any,
+    media_dir: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    session, cache, seen = setup
+    session, cache, seen = cache_env
     caplog.set_level(logging.DEBUG, logger=SANDBOX_LOG)
 
     async def scenario() -> None:
@@ -121,12 +125,12 @@ def test_downloads_once_then_serves_the_cached_file(
 
 def test_an_expired_link_is_fetched_afresh(
     arun: AsyncRunner,
-    setup: Any,
+    cache_env: Any,
     sandbox: SandboxThread,
     media_dir: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    session, cache, seen = setup
+    session, cache, seen = cache_env
     sandbox.config.url_ttl = 0.01
     caplog.set_level(logging.DEBUG, logger=SANDBOX_LOG)
 
@@ -153,9 +157,9 @@ def test_an_expired_link_is_fetched_afresh(
 
 
 def test_a_stale_copy_of_a_job_that_completed_since_still_downloads(
-    arun: AsyncRunner, setup: Any, media_dir: Path
+    arun: AsyncRunner, cache_env: Any, media_dir: Path
 ) -> None:
-    session, cache, seen = setup
+    session, cache, seen = cache_env
 
     async def scenario() -> None:
         job = await submit(session, media_dir)
@@ -169,9 +173,9 @@ def test_a_stale_copy_of_a_job_that_completed_since_still_downloads(
 
 
 def test_jobs_without_output_fail_in_plain_words(
-    arun: AsyncRunner, setup: Any, sandbox: SandboxThread, media_dir: Path, tmp_path: Path
+    arun: AsyncRunner, cache_env: Any, sandbox: SandboxThread, media_dir: Path, tmp_path: Path
 ) -> None:
-    session, cache, seen = setup
+    session, cache, seen = cache_env
 
     async def scenario() -> None:
         sandbox.faults.fail_jobs = 1
@@ -209,9 +213,9 @@ def test_jobs_without_output_fail_in_plain_words(
 
 
 def test_cancel_stops_the_download_and_leaves_no_file(
-    arun: AsyncRunner, setup: Any, sandbox: SandboxThread, media_dir: Path, tmp_path: Path
+    arun: AsyncRunner, cache_env: Any, sandbox: SandboxThread, media_dir: Path, tmp_path: Path
 ) -> None:
-    session, cache, seen = setup
+    session, cache, seen = cache_env
 
     async def scenario() -> None:
         job = await submit(session, media_dir)
@@ -225,8 +229,21 @@ def test_cancel_stops_the_download_and_leaves_no_file(
         folder = tmp_path / "cache" / "outputs"
         assert [p.name for p in folder.iterdir()] == []
 
+        # Two callers: the download goes on until both released it.
+        cache.fetch(job)
+        cache.fetch(job)
+        cache.release(job.id)
+        await asyncio.sleep(0.05)
+        assert cache.is_downloading(job.id)
+        cache.release(job.id)
+        await asyncio.sleep(0.05)
+        assert not cache.is_downloading(job.id)
+
         sandbox.faults.latency = 0
         cache.fetch(job)  # and it can be fetched again afterwards
+        cache.release(job.id)
+        cache.fetch(job)  # a fresh download counts its callers afresh
         await wait_until(lambda: seen.ready, timeout=15)
+        assert (seen.ready, seen.failed) == ([(job.id, str(folder / f"{job.id}.mp4"))], [])
 
     arun(scenario())

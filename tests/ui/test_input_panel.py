@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDropEvent
+from PySide6.QtGui import QDragLeaveEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -19,7 +19,7 @@ from chamelaion_desktop.ui.input_panel import InputPanel
 from chamelaion_desktop.ui.upload_progress import format_progress, format_speed, format_time_left
 from tests.conftest import AsyncRunner
 from tests.helpers import wait_until
-from tests.qt_helpers import mime_with
+from tests.qt_helpers import drag_enter_event, drop_event, mime_with
 
 GRID = "grid_s2_male_2sentences_6s.mp4"
 GRID_FEMALE = "grid_female_brbk7n_3s.mp4"
@@ -61,24 +61,12 @@ def drop(panel: InputPanel, *paths: Path) -> None:
     """Drag ``paths`` over the drop area and drop them, as a file manager does."""
     area = panel.drop_area
     data = mime_with(list(paths))
-    where = area.rect().center()
-    enter = QDragEnterEvent(
-        QPointF(where),
-        Qt.DropAction.CopyAction,
-        data,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    where = QPointF(area.rect().center())
+    enter = drag_enter_event(where, data)
     QApplication.sendEvent(area, enter)
     assert enter.isAccepted()
     assert area.dragging  # highlighted while hovering
-    event = QDropEvent(
-        QPointF(where),
-        Qt.DropAction.CopyAction,
-        data,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    event = drop_event(where, data)
     QApplication.sendEvent(area, event)
     assert event.isAccepted()
     assert not area.dragging
@@ -364,26 +352,14 @@ def test_only_local_file_drags_are_accepted(panel: InputPanel) -> None:
     area = panel.drop_area
     data = QMimeData()
     data.setUrls([QUrl("https://example.com/video.mp4")])
-    enter = QDragEnterEvent(
-        QPointF(10, 10),
-        Qt.DropAction.CopyAction,
-        data,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    enter = drag_enter_event(QPointF(10, 10), data)
     QApplication.sendEvent(area, enter)
     assert not enter.isAccepted()
     assert not area.dragging
 
     text = QMimeData()
     text.setText("/some/path.mp4")
-    enter = QDragEnterEvent(
-        QPointF(10, 10),
-        Qt.DropAction.CopyAction,
-        text,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    enter = drag_enter_event(QPointF(10, 10), text)
     QApplication.sendEvent(area, enter)
     assert not enter.isAccepted()
 
@@ -391,13 +367,7 @@ def test_only_local_file_drags_are_accepted(panel: InputPanel) -> None:
 def test_drag_highlight_goes_away_when_the_drag_leaves(panel: InputPanel, media_dir: Path) -> None:
     area = panel.drop_area
     data = mime_with([media_dir / GRID])
-    enter = QDragEnterEvent(
-        QPointF(10, 10),
-        Qt.DropAction.CopyAction,
-        data,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    enter = drag_enter_event(QPointF(10, 10), data)
     QApplication.sendEvent(area, enter)
     assert area.dragging
     QApplication.sendEvent(area, QDragLeaveEvent())

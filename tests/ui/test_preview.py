@@ -16,7 +16,14 @@ from PySide6.QtCore import QEvent, QPointF, Qt, QUrl
 from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from chamelaion_desktop.api import COMPLETED, FAILED, PROCESSING, QUEUED, LipsyncRequest
+from chamelaion_desktop.api import (
+    COMPLETED,
+    FAILED,
+    PROCESSING,
+    QUEUED,
+    ChamelaionClient,
+    LipsyncRequest,
+)
 from chamelaion_desktop.sandbox import SandboxThread
 from chamelaion_desktop.sandbox.config import FAULT_JOB_MESSAGE
 from chamelaion_desktop.services.outputs import OutputCache
@@ -39,33 +46,37 @@ VIDEO = "grid_s2_male_2sentences_6s.mp4"
 AUDIO = "fleurs_es419_006_spanish_5.6s.wav"
 #: Qt's own notes on this headless machine, in its ``default`` category (so QT_LOGGING_RULES
 #: cannot silence them): no sound server, no GPU, and the offscreen platform's limits.
-pytestmark = pytest.mark.qt_log_ignore(
-    "PulseAudioService: pa_context_connect",
-    "No audio device detected",
-    "No RHI backend",
-    "does not support propagateSizeHints",
-)
 #: The Spanish audio's length: the sandbox's output is exactly as long (milliseconds).
 OUTPUT_MS = 5640
 
 
 @pytest.fixture
-def outputs(
-    qloop: asyncio.AbstractEventLoop, sandbox: SandboxThread, api_key: str, tmp_path: Path
-) -> Iterator[OutputCache]:
-    tasks = TaskRegistry()
+def tasks(qloop: asyncio.AbstractEventLoop) -> Iterator[TaskRegistry]:
+    registry = TaskRegistry()
+    yield registry
+    qloop.run_until_complete(registry.shutdown())
+
+
+@pytest.fixture
+def session(
+    qloop: asyncio.AbstractEventLoop, sandbox: SandboxThread, api_key: str, tasks: TaskRegistry
+) -> Iterator[ApiSession]:
     session = ApiSession(sandbox.base_url, api_key, tasks)
-    yield OutputCache(session, tasks, tmp_path / "cache")
-    qloop.run_until_complete(tasks.shutdown())
+    yield session
     qloop.run_until_complete(session.aclose())
 
 
-def client_of(outputs: OutputCache) -> Any:
-    return outputs._session.client
+@pytest.fixture
+def outputs(session: ApiSession, tasks: TaskRegistry, tmp_path: Path) -> OutputCache:
+    return OutputCache(session, tasks, tmp_path / "cache")
 
 
-async def submit(outputs: OutputCache, media_dir: Path, reference_id: str) -> LipsyncRequest:
-    client = client_of(outputs)
+@pytest.fixture
+def client(session: ApiSession) -> ChamelaionClient:
+    return session.client
+
+
+async def submit(client: ChamelaionClient, media_dir: Path, reference_id: str) -> LipsyncRequest:
     created = await client.generate_with_media(
         media_dir / VIDEO, media_dir / AUDIO, reference_id=reference_id
     )
@@ -93,7 +104,12 @@ def mouse(widget: Any, kind: QEvent.Type, x: float, buttons: Qt.MouseButton) -> 
 
 
 def test_a_completed_job_downloads_plays_and_saves(
-    arun: AsyncRunner, outputs: OutputCache, media_dir: Path, tmp_path: Path, qtbot: Any
+    arun: AsyncRunner,
+    outputs: OutputCache,
+    client: ChamelaionClient,
+    media_dir: Path,
+    tmp_path: Path,
+    qtbot: Any,
 ) -> None:
     asked: list[str] = []
     opened: list[QUrl] = []
@@ -120,7 +136,7 @@ def test_a_completed_job_downloads_plays_and_saves(
     outputs.progress.connect(lambda *_: bar_texts.append(panel.progress_bar.text()))
 
     async def scenario() -> None:
-        job = await submit(outputs, media_dir, "ep101-es")
+        job = await submit(client, media_dir, "ep101-es")
         panel.show_request(job)
         assert panel.state == DOWNLOADING
         await wait_until(lambda: panel.state != DOWNLOADING, timeout=15)
@@ -143,7 +159,6 @@ def test_a_completed_job_downloads_plays_and_saves(
         picture = surface.grab().toImage()
         assert centre_luminance(picture) > 60
         assert panel.player.time_label.text() in ("0:00 / 0:05", "0:01 / 0:05")
-        await asyncio.to_thread(panel.grab().save, "/tmp/preview.png")
 
         # The same job selected again (a list refresh) does not restart the player.
         panel.show_request(dataclasses.replace(job))
@@ -188,7 +203,12 @@ def test_a_completed_job_downloads_plays_and_saves(
 
 
 def test_save_as_reports_a_folder_it_cannot_write(
-    arun: AsyncRunner, outputs: OutputCache, media_dir: Path, tmp_path: Path, qtbot: Any
+    arun: AsyncRunner,
+    outputs: OutputCache,
+    client: ChamelaionClient,
+    media_dir: Path,
+    tmp_path: Path,
+    qtbot: Any,
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where a folder should be")
@@ -199,7 +219,7 @@ def test_save_as_reports_a_folder_it_cannot_write(
     assert panel.save_as() is None  # nothing loaded, nothing asked
 
     async def scenario() -> None:
-        job = await submit(outputs, media_dir, "ep104-es")
+        job = await submit(client, media_dir, "ep104-es")
         panel.show_request(job)
         await wait_until(lambda: panel.state == READY, timeout=15)
         task = panel.save_as()
@@ -214,7 +234,7 @@ def test_save_as_reports_a_folder_it_cannot_write(
 
 
 def test_dragging_the_video_out_carries_the_file(
-    arun: AsyncRunner, outputs: OutputCache, media_dir: Path, qtbot: Any
+    arun: AsyncRunner, outputs: OutputCache, client: ChamelaionClient, media_dir: Path, qtbot: Any
 ) -> None:
     panel = PreviewPanel(outputs)
     qtbot.addWidget(panel)
@@ -222,7 +242,7 @@ def test_dragging_the_video_out_carries_the_file(
     assert panel.make_drag() is None
 
     async def scenario() -> Path:
-        job = await submit(outputs, media_dir, "ep105-es")
+        job = await submit(client, media_dir, "ep105-es")
         outputs.fetch(job)
         await wait_until(lambda: outputs.cached_path(job.id) is not None, timeout=15)
         path = outputs.cached_path(job.id)
@@ -266,15 +286,19 @@ def test_press_and_move_on_the_video_asks_for_a_drag_and_a_click_toggles(qtbot: 
 
 
 def test_jobs_without_a_video_say_why(
-    arun: AsyncRunner, outputs: OutputCache, sandbox: SandboxThread, media_dir: Path, qtbot: Any
+    arun: AsyncRunner,
+    outputs: OutputCache,
+    client: ChamelaionClient,
+    sandbox: SandboxThread,
+    media_dir: Path,
+    qtbot: Any,
 ) -> None:
     panel = PreviewPanel(outputs)
     qtbot.addWidget(panel)
 
     async def scenario() -> None:
-        client = client_of(outputs)
         sandbox.faults.fail_jobs = 1
-        failed = await submit(outputs, media_dir, "ep106-es")
+        failed = await submit(client, media_dir, "ep106-es")
         assert failed.status == FAILED
         panel.show_request(failed)
         assert panel.state == NOT_READY
@@ -326,13 +350,18 @@ def test_jobs_without_a_video_say_why(
 
 
 def test_moving_on_cancels_the_download_and_ignores_its_end(
-    arun: AsyncRunner, outputs: OutputCache, sandbox: SandboxThread, media_dir: Path, qtbot: Any
+    arun: AsyncRunner,
+    outputs: OutputCache,
+    client: ChamelaionClient,
+    sandbox: SandboxThread,
+    media_dir: Path,
+    qtbot: Any,
 ) -> None:
     panel = PreviewPanel(outputs)
     qtbot.addWidget(panel)
 
     async def scenario() -> None:
-        job = await submit(outputs, media_dir, "ep107-es")
+        job = await submit(client, media_dir, "ep107-es")
         sandbox.faults.latency = 0.3
         panel.show_request(job)
         await asyncio.sleep(0.05)
@@ -341,6 +370,16 @@ def test_moving_on_cancels_the_download_and_ignores_its_end(
         await asyncio.sleep(0.5)
         assert not outputs.is_downloading(job.id)
         assert outputs.cached_path(job.id) is None
+        assert panel.state == EMPTY
+
+        # A download another part of the window asked for (Open output) goes on.
+        outputs.fetch(job)
+        panel.show_request(job)
+        panel.show_request(None)
+        await asyncio.sleep(0.05)
+        assert outputs.is_downloading(job.id)
+        sandbox.faults.latency = 0
+        await wait_until(lambda: outputs.cached_path(job.id) is not None, timeout=15)
         assert panel.state == EMPTY
 
     arun(scenario())
