@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
 _ARGS = (Qt.DropAction.CopyAction,)
@@ -45,3 +45,14 @@ def drag_and_drop(target: QWidget, paths: list[Path]) -> tuple[bool, bool]:
     event = drop_event(where, data)
     QApplication.sendEvent(target, event)
     return enter.isAccepted(), event.isAccepted()
+
+
+def centre_luminance(image: QImage) -> float:
+    """Mean lightness (0..255) over the middle third of ``image``, sampled every 4 pixels."""
+    w, h = image.width(), image.height()
+    values = [
+        image.pixelColor(x, y).lightness()
+        for x in range(w // 3, 2 * w // 3, 4)
+        for y in range(h // 3, 2 * h // 3, 4)
+    ]
+    return sum(values) / len(values)

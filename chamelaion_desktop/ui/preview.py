@@ -45,7 +45,9 @@ _MB = 1_000_000
 #: Characters no common file system accepts in a name (Windows is the strictest).
 _UNSAFE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
 
-AskSavePath = Callable[[str], "str | None"]
+#: ``ask(suggested_name, on_chosen)``: ask where to save and call ``on_chosen(path)`` if the
+#: user picks one. Must not block: a modal ``exec()`` would nest an event loop under qasync.
+AskSavePath = Callable[[str, Callable[[str], None]], None]
 OpenUrl = Callable[[QUrl], object]
 
 
@@ -71,8 +73,8 @@ class PreviewPanel(QWidget):
     Args:
         outputs: downloads and caches outputs; its ``tasks`` registry runs the file copies.
         parent: the owning widget.
-        ask_save_path: ``(suggested file name) -> chosen path or None``; default: a
-            ``QFileDialog`` opened in the last folder used (first: the Videos folder).
+        ask_save_path: ``(suggested file name, on_chosen)``; default: a window-modal
+            ``QFileDialog`` opened (not exec'd) in the last folder used (first: Videos).
         open_url: opens a folder for Show in folder; default ``QDesktopServices.openUrl``.
 
     Signals:
@@ -240,15 +242,21 @@ class PreviewPanel(QWidget):
         """Ask where to save a copy, then copy it off the GUI thread.
 
         Returns:
-            The copy task (``message`` and ``saved`` follow it), or None when nothing is
-            loaded or the user cancelled the dialog.
+            The copy task when the choice came at once (tests inject such an asker), else
+            None: the copy starts when the dialog answers (``message`` and ``saved`` follow).
         """
         if self._path is None:
             return None
         source = self._path
-        chosen = self._ask_save_path(default_file_name(self._request, source))
-        if not chosen:
-            return None
+        started: list[asyncio.Task[None]] = []
+        self._ask_save_path(
+            default_file_name(self._request, source),
+            lambda chosen: started.append(self.save_to(source, chosen)),
+        )
+        return started[0] if started else None
+
+    def save_to(self, source: Path, chosen: str) -> asyncio.Task[None]:
+        """Copy ``source`` to ``chosen`` (``.mp4`` added when it has no suffix)."""
         target = Path(chosen)
         if not target.suffix:
             target = target.with_suffix(".mp4")
@@ -349,15 +357,17 @@ class PreviewPanel(QWidget):
         self.message.emit(f"Saved the video as {target}.")
         self.saved.emit(str(target))
 
-    def _ask_with_dialog(self, name: str) -> str | None:
+    def _ask_with_dialog(self, name: str, on_chosen: Callable[[str], None]) -> None:
         folder = self._save_dir or Path(
             QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation)
             or Path.home()
         )
-        chosen, _filter = QFileDialog.getSaveFileName(
-            self, "Save the video as", str(folder / name), "MP4 video (*.mp4)"
-        )
-        return chosen or None
+        dialog = QFileDialog(self, "Save the video as", str(folder / name), "MP4 video (*.mp4)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("mp4")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(on_chosen)
+        dialog.open()
 
 
 def _copy_file(source: Path, target: Path) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
+import av
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QFileDialog
 from pytestqt.qtbot import QtBot
 
 from chamelaion_desktop.api import ChamelaionClient
@@ -16,10 +18,13 @@ from chamelaion_desktop.core.paths import AppPaths
 from chamelaion_desktop.core.polling import PollPolicy
 from chamelaion_desktop.sandbox import SandboxConfig, SandboxThread
 from chamelaion_desktop.ui.main_window import MainWindow
+from chamelaion_desktop.ui.preview import READY
 from tests.conftest import AsyncRunner
 from tests.e2e.conftest import AppStarter
 from tests.helpers import wait_until
-from tests.qt_helpers import drag_and_drop
+from tests.qt_helpers import centre_luminance, drag_and_drop
+
+T = TypeVar("T")
 
 VIDEO = "grid_s2_male_2sentences_6s.mp4"
 AUDIO = "fleurs_es419_006_spanish_5.6s.wav"
@@ -61,13 +66,14 @@ async def drop_inputs(window: MainWindow, media_dir: Path, video: Path | None = 
     await wait_until(lambda: window.inputs.can_submit(), timeout=15)
 
 
-def test_drop_submit_watch_it_complete(
+def test_drop_submit_watch_it_complete_preview_and_save(
     start_app: AppStarter,
     arun: AsyncRunner,
     qtbot: QtBot,
     media_dir: Path,
     sandbox: SandboxThread,
     api_key: str,
+    tmp_path: Path,
 ) -> None:
     async def scenario() -> None:
         async with start_app() as window:
@@ -93,7 +99,44 @@ def test_drop_submit_watch_it_complete(
             assert await server_jobs(sandbox, api_key, reference) == 1
             assert "online" in window.connection_label.text()
 
-    arun(scenario(), timeout=60)
+            # Select the job with a click: the preview downloads it once and plays it.
+            table = window.jobs.table
+            cell = table.visualRect(table.model().index(0, 0)).center()
+            qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+            preview = window.preview
+            await wait_until(lambda: preview.state == READY, timeout=20)
+            player, surface = preview.player, preview.player.surface
+            await wait_until(lambda: player.duration() > 0 and surface.has_frame(), timeout=10)
+            assert abs(player.duration() - 5640) <= 100  # as long as the Spanish audio
+            first = surface.frames_received
+            qtbot.mouseClick(player.play_button, Qt.MouseButton.LeftButton)
+            await asyncio.sleep(0.8)
+            assert surface.frames_received - first >= 10
+            assert centre_luminance(surface.grab().toImage()) > 60  # a face, not black
+
+            # Save as…: the real file dialog, answered as a user would.
+            qtbot.mouseClick(preview.save_button, Qt.MouseButton.LeftButton)
+            await wait_until(lambda: visible_dialog(QFileDialog) is not None, timeout=5)
+            dialog = visible_dialog(QFileDialog)
+            assert dialog is not None
+            dialog.selectFile(str(saved))
+            dialog.accept()
+            await wait_until(saved.exists, timeout=10)
+
+    saved = tmp_path / "ep-es.mp4"
+    arun(scenario(), timeout=90)
+    with av.open(str(saved)) as video:
+        assert len(video.streams.video) == 1 and len(video.streams.audio) == 1
+        assert video.duration is not None
+        assert abs(video.duration / av.time_base - 5.64) <= 0.1
+
+
+def visible_dialog(kind: type[T]) -> T | None:
+    """The visible top-level widget of type ``kind``, if any."""
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, kind) and widget.isVisible():
+            return widget
+    return None
 
 
 def test_upload_cancelled_half_way_creates_no_job(
@@ -198,7 +241,3 @@ def test_files_on_the_command_line_fill_the_inputs(
             assert window.inputs.inputs() == (media_dir / VIDEO, media_dir / AUDIO)
 
     arun(scenario(), timeout=30)
-
-
-def _unused(_: Any) -> None:  # keeps imports honest while the preview test lands
-    return None

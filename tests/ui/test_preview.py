@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import av
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt, QUrl
-from PySide6.QtGui import QImage, QMouseEvent
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from chamelaion_desktop.api import (
@@ -41,6 +41,7 @@ from chamelaion_desktop.ui.preview import (
 from chamelaion_desktop.ui.video_surface import VideoSurface, file_mime_data
 from tests.conftest import AsyncRunner
 from tests.helpers import wait_until
+from tests.qt_helpers import centre_luminance
 
 VIDEO = "grid_s2_male_2sentences_6s.mp4"
 AUDIO = "fleurs_es419_006_spanish_5.6s.wav"
@@ -83,17 +84,6 @@ async def submit(client: ChamelaionClient, media_dir: Path, reference_id: str) -
     return await client.wait_for(created.request_id, poll_interval=0.05, timeout=20)
 
 
-def centre_luminance(image: QImage) -> float:
-    """Mean luma (0..255) over the middle third of ``image``, sampled every 4 pixels."""
-    w, h = image.width(), image.height()
-    values = [
-        image.pixelColor(x, y).lightness()
-        for x in range(w // 3, 2 * w // 3, 4)
-        for y in range(h // 3, 2 * h // 3, 4)
-    ]
-    return sum(values) / len(values)
-
-
 def mouse(widget: Any, kind: QEvent.Type, x: float, buttons: Qt.MouseButton) -> None:
     button = Qt.MouseButton.LeftButton
     point = QPointF(x, 40)
@@ -116,9 +106,9 @@ def test_a_completed_job_downloads_plays_and_saves(
     target = tmp_path / "exports" / "episode 101 (es)"
     target.parent.mkdir()
 
-    def ask(name: str) -> str:
+    def ask(name: str, on_chosen: Callable[[str], None]) -> None:
         asked.append(name)
-        return str(target)  # no suffix: the panel adds .mp4
+        on_chosen(str(target))  # no suffix: the panel adds .mp4
 
     panel = PreviewPanel(outputs, ask_save_path=ask, open_url=opened.append)
     qtbot.addWidget(panel)
@@ -212,7 +202,7 @@ def test_save_as_reports_a_folder_it_cannot_write(
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where a folder should be")
-    panel = PreviewPanel(outputs, ask_save_path=lambda name: str(blocker / name))
+    panel = PreviewPanel(outputs, ask_save_path=lambda name, chosen: chosen(str(blocker / name)))
     qtbot.addWidget(panel)
     notes: list[str] = []
     panel.message.connect(notes.append)
