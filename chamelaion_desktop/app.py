@@ -102,6 +102,7 @@ async def run_app(
         The exit status (0).
     """
     from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
 
     from .core.credentials import CredentialStore, CredentialStoreError
     from .core.journal import Journal
@@ -121,6 +122,11 @@ async def run_app(
     from .ui.preview import PreviewPanel
     from .ui.welcome_dialog import WelcomeDialog
 
+    # The app ends when run_app returns, after its shutdown; Qt quitting the loop on the
+    # last window's close would cut that shutdown short.
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        app.setQuitOnLastWindowClosed(False)
     await asyncio.to_thread(paths.ensure)
     tasks = TaskRegistry()
     store = CredentialStore()

@@ -211,9 +211,11 @@ class JobsPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_ERROR, QHeaderView.ResizeMode.Stretch)
         metrics = table.fontMetrics()
-        time_width = metrics.horizontalAdvance("21 Nov 2026 14:03") + 24
+        # Times read "14:03:22" today and "21 Nov 14:03" before: size for the longer one,
+        # so the error column (which stretches) stays in view on a laptop screen.
+        time_width = metrics.horizontalAdvance("21 Nov 14:03") + 16
         widths = {
-            COL_REFERENCE: metrics.horizontalAdvance("M") * 16,
+            COL_REFERENCE: metrics.horizontalAdvance("M") * 14,
             COL_STATUS: metrics.horizontalAdvance("uploading 100 %") + 44,
             COL_CREATED: time_width,
             COL_STARTED: time_width,

@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([780, 480])
+        self.splitter.setSizes([820, 440])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(10, 10, 10, 4)
@@ -182,12 +182,17 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _about(self) -> None:
-        QMessageBox.about(
-            self,
+        # open(), not exec(): a nested event loop under qasync re-enters running tasks.
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
             "About Chamelaion Desktop",
             f"<b>Chamelaion Desktop {__version__}</b><p>Lip-sync a video to a new audio track "
             "with the Chamelaion API.</p><p>Licence: GPL-3.0-or-later.</p>",
+            QMessageBox.StandardButton.Ok,
+            self,
         )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def _connection_changed(self, state: ConnectionState) -> None:
         self.connection_label.set_state(state)

@@ -20,6 +20,7 @@ from PySide6.QtCore import QStandardPaths, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QDrag
 from PySide6.QtWidgets import (
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -135,8 +136,14 @@ class PreviewPanel(QWidget):
         )
         self.folder_button.setToolTip("Open the folder that holds the video")
         self.folder_button.clicked.connect(self.show_in_folder)
-        self.player.controls.addWidget(self.save_button)
-        self.player.controls.addWidget(self.folder_button)
+        # A row of their own: beside the transport controls they squeezed the seek bar.
+        keep_row = QHBoxLayout()
+        keep_row.addStretch(1)
+        keep_row.addWidget(self.save_button)
+        keep_row.addWidget(self.folder_button)
+        player_layout = self.player.layout()
+        assert isinstance(player_layout, QVBoxLayout)
+        player_layout.addLayout(keep_row)
 
         self._pages = QStackedWidget(self)
         self._pages.addWidget(message_page)
