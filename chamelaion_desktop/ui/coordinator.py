@@ -242,12 +242,8 @@ class Coordinator(QObject):
     # -- outputs --------------------------------------------------------------------
 
     def _open_output(self, request: LipsyncRequest, how: str) -> None:
-        cached = self._outputs.cached_path(request.id)
-        if cached is not None:
-            self._open_path(cached, how)
-            return
+        # fetch() answers from the cache (without touching the disk here) or downloads.
         self._open_when_ready[request.id] = how
-        self.message.emit("Downloading the result…", 3000)
         self._outputs.fetch(request)
 
     def _output_ready(self, request_id: str, path: str) -> None:
