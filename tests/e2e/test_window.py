@@ -241,3 +241,25 @@ def test_files_on_the_command_line_fill_the_inputs(
             assert window.inputs.inputs() == (media_dir / VIDEO, media_dir / AUDIO)
 
     arun(scenario(), timeout=30)
+
+
+def test_window_geometry_and_columns_persist_between_runs(
+    start_app: AppStarter, arun: AsyncRunner
+) -> None:
+    async def first_run() -> tuple[int, int]:
+        async with start_app() as window:
+            window.resize(760, 560)  # inside the offscreen screen (800x600)
+            header = window.jobs.table.horizontalHeader()
+            header.resizeSection(0, 321)
+            header.moveSection(header.visualIndex(1), 0)  # Status first
+            await asyncio.sleep(0.1)
+            return window.width(), header.logicalIndex(0)
+
+    async def second_run() -> tuple[int, int, int]:
+        async with start_app() as window:
+            header = window.jobs.table.horizontalHeader()
+            return window.width(), header.sectionSize(0), header.logicalIndex(0)
+
+    width, first_column = arun(first_run(), timeout=30)
+    assert (width, first_column) == (760, 1)
+    assert arun(second_run(), timeout=30) == (760, 321, 1)
