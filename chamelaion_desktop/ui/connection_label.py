@@ -30,14 +30,17 @@ def _dot(colour: str, size: int = 10) -> QPixmap:
 
 
 def describe(state: ConnectionState) -> str:
-    """One line for the status bar, e.g. ``Offline sandbox · Sandbox · online``."""
+    """A short line for the status bar, e.g. ``Offline sandbox · Sandbox · online``; the
+    whole story (the problem in full, the base URL) goes in the tooltip."""
     parts = [_NAMES.get(state.environment, state.environment)]
     if state.token_name:
         parts.append(state.token_name)
     if state.reachable is None:
         parts.append("checking…")
+    elif not state.reachable:
+        parts.append("unreachable")
     elif state.problem:
-        parts.append(state.problem)
+        parts.append("needs attention")
     else:
         parts.append("online")
     return " · ".join(parts)
@@ -65,4 +68,5 @@ class ConnectionLabel(QWidget):
         healthy = None if state.reachable is None else bool(state.reachable and not state.problem)
         self._dot.setPixmap(_dot(_COLOURS[healthy]))
         self._text.setText(describe(state))
-        self.setToolTip(f"Connected to {state.base_url}")
+        details = f"\n{state.problem}" if state.problem else ""
+        self.setToolTip(f"Connected to {state.base_url}{details}")
