@@ -12,7 +12,8 @@ DEB_PACKAGES := libpulse0 libegl1 libgl1 libfontconfig1 libxkbcommon0 fonts-deja
 	libdbus-1-3 xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 \
 	gnome-keyring dbus dbus-user-session curl
 
-.PHONY: run test lint typecheck pytest deps system-deps sandbox demo screenshots bench-upload clean
+.PHONY: run test lint typecheck pytest deps system-deps sandbox demo screenshots clean \
+	bench bench-upload bench-upload-gui bench-ui bench-queue bench-startup bench-sandbox
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -71,8 +72,28 @@ screenshots: deps
 sandbox: $(STAMP)
 	$(PY) -m chamelaion_desktop.sandbox --port 8787 --data-dir .sandbox-data
 
+# Benchmarks print figures and ratios against references measured in the same run; each
+# ends with one JSON line, and `make bench` ends with one JSON object holding them all.
+bench: deps
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/run_all.py --json bench-out/bench.json
+
 bench-upload: deps
 	$(PY) benchmarks/bench_upload.py
+
+bench-upload-gui: deps
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench_upload_gui.py
+
+bench-ui: deps
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench_ui.py
+
+bench-queue: deps
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench_queue.py
+
+bench-startup: deps
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench_startup.py
+
+bench-sandbox: deps
+	$(PY) benchmarks/bench_sandbox.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
