@@ -1,7 +1,8 @@
 """``python -m chamelaion_desktop.sandbox`` / ``chamelaion-sandbox``: serve until a signal.
 
 Prints exactly one line on stdout, ``Chamelaion sandbox listening on <base_url>``, once the
-port is bound; SIGINT or SIGTERM stop it cleanly with exit status 0.
+port is bound (and ``--seed``/``--seed-active`` jobs are stored); SIGINT or SIGTERM stop it
+cleanly with exit status 0.
 """
 
 from __future__ import annotations
@@ -65,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--error-rate", type=float, default=0.0, help="share 0..1 of requests answered 500"
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N finished jobs to the first key's history at start (benchmarks, demos)",
+    )
+    parser.add_argument(
+        "--seed-active",
+        type=int,
+        default=0,
+        metavar="N",
+        help="and N jobs that run to completion over queue-delay + processing-time seconds",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser
 
@@ -86,14 +101,19 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     )
 
 
-async def serve(config: SandboxConfig, host: str, port: int) -> None:
-    """Run a sandbox until SIGINT or SIGTERM; prints the listening line once bound."""
+async def serve(
+    config: SandboxConfig, host: str, port: int, seed: int = 0, seed_active: int = 0
+) -> None:
+    """Run a sandbox until SIGINT or SIGTERM; prints the listening line once bound and,
+    when ``seed`` or ``seed_active`` is set, once those jobs are stored (``seed_jobs``)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
         async with Sandbox(config, host=host, port=port) as sandbox:
+            if seed or seed_active:
+                await sandbox.seed_jobs(seed, seed_active)
             print(f"Chamelaion sandbox listening on {sandbox.base_url}", flush=True)
             await stop.wait()
     finally:
@@ -103,14 +123,19 @@ async def serve(config: SandboxConfig, host: str, port: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0 after a clean stop, 1 if startup failed)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.seed < 0 or args.seed_active < 0:
+        parser.error("--seed and --seed-active must not be negative")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     try:
-        asyncio.run(serve(config_from_args(args), args.host, args.port))
+        asyncio.run(
+            serve(config_from_args(args), args.host, args.port, args.seed, args.seed_active)
+        )
     except OSError as exc:
         print(f"chamelaion-sandbox: cannot start: {exc}", file=sys.stderr)
         return 1

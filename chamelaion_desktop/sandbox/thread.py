@@ -8,6 +8,7 @@ import threading
 from types import TracebackType
 
 from .config import Faults, SandboxConfig
+from .seed import Seeded
 from .server import Sandbox
 
 #: Seconds ``start`` waits for the server to listen.
@@ -106,6 +107,21 @@ class SandboxThread:
             await self._stop.wait()
         finally:
             await self.sandbox.stop()
+
+    def seed_jobs(self, count: int, active: int = 0, api_key: str | None = None) -> Seeded:
+        """``Sandbox.seed_jobs`` on the server's loop; blocks until the rows are stored.
+
+        Raises:
+            RuntimeError: the thread is not started.
+            ValueError: as ``Sandbox.seed_jobs``.
+        """
+        loop = self._loop
+        if self._thread is None or loop is None:
+            raise RuntimeError("the sandbox thread is not started")
+        future = asyncio.run_coroutine_threadsafe(
+            self.sandbox.seed_jobs(count, active, api_key), loop
+        )
+        return future.result(START_TIMEOUT)
 
     def stop(self) -> None:
         """Stop the server and join the thread; idempotent."""

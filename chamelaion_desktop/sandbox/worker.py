@@ -104,6 +104,10 @@ class Worker:
         """Produce the output; returns (status, error_message, output path relative)."""
         if job.inject_failure:
             return FAILED, FAULT_JOB_MESSAGE, None
+        if job.output_path:
+            # Only seeded jobs (seed.py) carry an output before they run: they complete with
+            # that shared file, so hundreds of them move through their statuses cheaply.
+            return COMPLETED, None, job.output_path
         try:
             video, audio = await self._inputs(job)
             relative = f"outputs/{job.id}.mp4"

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 
 from ..api import TERMINAL_STATUSES, ChamelaionError, LipsyncRequest
-from ..core.journal import JournalEntry
+from ..core.journal import JournalEntry, JournalError
 from ..services.outputs import OutputCache
 from ..services.queue import QueueService
 from ..services.session import ApiSession
@@ -98,6 +98,17 @@ class Coordinator(QObject):
         outputs.ready.connect(self._output_ready)
         outputs.failed.connect(lambda _id, text: self.message.emit(text, 8000))
         preview.message.connect(lambda text: self.message.emit(text, 5000))
+        tasks.failed.connect(self._task_failed)
+
+    def _task_failed(self, name: str, error: BaseException) -> None:
+        # Every owned task's failure reaches the user, in words, never as a traceback.
+        if isinstance(error, ChamelaionError):
+            text = error.message
+        else:
+            text = (
+                f"Something went wrong ({type(error).__name__}: {error}). Details are in the log."
+            )
+        self.message.emit(text, 0)
 
     # -- start-up -------------------------------------------------------------------
 
@@ -134,7 +145,14 @@ class Coordinator(QObject):
     # -- new jobs -------------------------------------------------------------------
 
     def _submit(self, video: Path, audio: Path, reference_id: str, disable_asd: bool) -> None:
-        self._submissions.submit(video, audio, reference_id, disable_asd)
+        recording = self._submissions.submit(video, audio, reference_id, disable_asd)
+        recording.add_done_callback(self._recorded)
+
+    def _recorded(self, recording: asyncio.Task[JournalEntry]) -> None:
+        # If the journal could not record it (a file unreadable, the disk full), nothing
+        # was sent: unlock the panel with the reason, keeping the inputs for another try.
+        if not recording.cancelled() and recording.exception() is not None:
+            self._inputs.upload_failed(_plain(recording.exception()))
 
     def _cancel(self) -> None:
         if self._active_upload is not None:
@@ -255,3 +273,10 @@ class Coordinator(QObject):
         target = path if how == "open" else path.parent
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(target))):
             self.message.emit(f"No application could open {target}.", 8000)
+
+
+def _plain(error: BaseException | None) -> str:
+    """The sentence to show for ``error``: ours carry one; anything else points at the log."""
+    if isinstance(error, ChamelaionError | JournalError):
+        return str(error.message if isinstance(error, ChamelaionError) else error)
+    return f"Something went wrong ({type(error).__name__}: {error}). Details are in the log."

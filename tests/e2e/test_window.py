@@ -263,3 +263,29 @@ def test_window_geometry_and_columns_persist_between_runs(
     width, first_column = arun(first_run(), timeout=30)
     assert (width, first_column) == (760, 1)
     assert arun(second_run(), timeout=30) == (760, 321, 1)
+
+
+def test_a_file_gone_before_submit_is_explained_and_nothing_is_sent(
+    start_app: AppStarter,
+    arun: AsyncRunner,
+    media_dir: Path,
+    tmp_path: Path,
+    sandbox: SandboxThread,
+    api_key: str,
+) -> None:
+    audio = tmp_path / "dub-es.wav"
+    audio.write_bytes((media_dir / AUDIO).read_bytes())
+
+    async def scenario() -> None:
+        async with start_app() as window:
+            drag_and_drop(window.inputs.drop_area, [media_dir / VIDEO, audio])
+            await wait_until(window.inputs.can_submit, timeout=15)
+            audio.unlink()  # moved away in the file manager after it was chosen
+            window.inputs.submit_action.trigger()
+            await wait_until(lambda: not window.inputs.busy, timeout=10)
+            shown = window.inputs.upload_status.message_label.text()
+            assert "dub-es.wav" in shown, shown
+            assert window.inputs.upload_status.retry_button.isVisible()
+            assert await server_jobs(sandbox, api_key) == 0
+
+    arun(scenario(), timeout=40)
