@@ -3,15 +3,9 @@
 No Qt here (STYLE.md): the GUI, the CLI and the benchmarks all share this layer.
 """
 
-from .client import (
-    DEFAULT_TIMEOUT,
-    ENV_API_KEY,
-    ENV_BASE_URL,
-    PRODUCTION_URL,
-    STAGING_URL,
-    AuthScheme,
-    ChamelaionClient,
-)
+import importlib
+from typing import TYPE_CHECKING
+
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -41,7 +35,24 @@ from .models import (
     RequestPage,
     User,
 )
-from .multipart import FilePart, MultipartUpload, ProgressCallback, guess_content_type
+from .urls import ENV_API_KEY, ENV_BASE_URL, PRODUCTION_URL, STAGING_URL
+
+if TYPE_CHECKING:
+    from .client import DEFAULT_TIMEOUT, AuthScheme, ChamelaionClient
+    from .multipart import FilePart, MultipartUpload, ProgressCallback, guess_content_type
+
+#: Names imported on first use (PEP 562), and their module: ``client`` loads httpx and
+#: tenacity (~0.1 s), ``multipart`` secrets and mimetypes; the app's first frame needs
+#: neither.
+_LAZY = {
+    "DEFAULT_TIMEOUT": "client",
+    "AuthScheme": "client",
+    "ChamelaionClient": "client",
+    "FilePart": "multipart",
+    "MultipartUpload": "multipart",
+    "ProgressCallback": "multipart",
+    "guess_content_type": "multipart",
+}
 
 __all__ = [
     "COMPLETED",
@@ -81,3 +92,11 @@ __all__ = [
     "ValidationError",
     "guess_content_type",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Import the names of ``_LAZY`` on first access."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -27,14 +27,21 @@ from .transport import (
     retrying,
     translate_transport_error,
 )
+from .urls import ENV_API_KEY, ENV_BASE_URL, PRODUCTION_URL, STAGING_URL
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ENV_API_KEY",
+    "ENV_BASE_URL",
+    "PRODUCTION_URL",
+    "STAGING_URL",
+    "UPLOAD_TIMEOUT",
+    "AuthScheme",
+    "ChamelaionClient",
+]
 
 log = logging.getLogger(__name__)
 
-PRODUCTION_URL = "https://api.chamelaion.com/api"
-STAGING_URL = "https://api.dev.chamelaion.com/api"
-#: Environment variables the vendor's SDK reads too (API.md [SDK]).
-ENV_API_KEY = "CHAMELAION_API_KEY"
-ENV_BASE_URL = "CHAMELAION_BASE_URL"
 #: The SDK's defaults: 60 s, 5 s to connect. Uploads get no write timeout (big files).
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 UPLOAD_TIMEOUT = httpx.Timeout(60.0, connect=5.0, write=None)

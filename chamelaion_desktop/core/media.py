@@ -16,12 +16,16 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import av
-import av.error
+if TYPE_CHECKING:
+    from fractions import Fraction  # PyAV's rates; fractions imports decimal (~3 ms)
+
+    import av.container
+
+# PyAV is imported by ``probe``, in the worker thread that runs it, not here: importing it
+# costs ~0.08 s, and the window imports this module for its types before its first frame.
 
 __all__ = [
     "AudioStreamInfo",
@@ -180,6 +184,9 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
             cannot be read, or holds no audio or video stream FFmpeg can read (a text file,
             a still image, a subtitle file).
     """
+    import av
+    import av.error
+
     file = Path(path)
     size_bytes = _check_file(file)
     try:
@@ -238,6 +245,8 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
 
 def _duration_s(container: av.container.InputContainer) -> float | None:
     """Container duration in seconds, else the longest stream's, else ``None``."""
+    import av
+
     if container.duration is not None and container.duration > 0:
         return round(container.duration / av.time_base, 6)
     longest: float | None = None

@@ -18,16 +18,14 @@ from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..api import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
-    ChamelaionClient,
     ChamelaionError,
     LipsyncRequest,
-    ProgressCallback,
     RateLimitError,
     ResponseFormatError,
     ServerError,
@@ -36,6 +34,9 @@ from ..api import (
     ValidationError,
 )
 from .journal import FINISHED, SUBMITTED, Journal, JournalEntry, JournalError
+
+if TYPE_CHECKING:
+    from ..api import ChamelaionClient, ProgressCallback
 
 T = TypeVar("T")
 

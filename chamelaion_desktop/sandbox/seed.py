@@ -102,7 +102,8 @@ def seed_rows(
     step = active_span / active if active else 0.0
     jobs_active: list[Job] = []
     for position in range(active):
-        created = now - (active - position) * step
+        # Half a step off the edges: none is due exactly now, none was created in the future.
+        created = now - (active - position - 0.5) * step
         processing = now - created >= queue_delay
         jobs_active.append(
             Job(
@@ -140,25 +141,39 @@ def seed_rows(
     return history, jobs_active
 
 
-def write_seed_output(path: Path, *, seconds: int = 1) -> None:
-    """Write a small real MP4 (H.264 160x120 at 25 fps + AAC 48 kHz mono tone) to ``path``.
+def write_seed_output(
+    path: Path, *, width: int = 160, height: int = 120, seconds: int = 1, fps: int = 25
+) -> None:
+    """Write a small real MP4 (H.264 ``width``x``height`` at ``fps`` + AAC 48 kHz mono tone,
+    ``seconds`` long) to ``path``. The default is ~16 KB; a benchmark may write a bigger one
+    at ``data_dir/SEED_OUTPUT`` before seeding, which then uses it as it is.
 
-    Blocking (encodes with PyAV, ~30 KB, a few tens of ms): call it from an executor. Writes
-    beside and renames, so a reader never sees half a file.
+    Blocking (encodes with PyAV; the default takes a few tens of ms): call it from an
+    executor. Writes beside and renames, so a reader never sees half a file.
+
+    Raises:
+        ValueError: an odd or non-positive size, or a non-positive duration or rate.
     """
+    if width <= 0 or height <= 0 or width % 2 or height % 2 or seconds <= 0 or fps <= 0:
+        raise ValueError("write_seed_output needs even positive sizes and positive timings")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
-    rate, fps = 48_000, 25
+    rate, frames = 48_000, seconds * fps
     with av.open(str(partial), mode="w", format="mp4") as output:
         video = output.add_stream("libx264", rate=fps)
-        video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.options = {"preset": "ultrafast"}
         audio = output.add_stream("aac", rate=rate)
         audio.layout = "mono"
-        for index in range(seconds * fps):
-            frame = av.VideoFrame(160, 120, "yuv420p")
-            shade = 40 + (index * 180) // (seconds * fps)
-            frame.planes[0].update(bytes([shade]) * frame.planes[0].buffer_size)
+        for index in range(frames):
+            frame = av.VideoFrame(width, height, "yuv420p")
+            # A band that sweeps down the picture: every frame differs, as in real footage.
+            luma = frame.planes[0]
+            band = (index * height) // frames
+            rows = [bytes([40 + (180 * index) // frames])] * height
+            rows[band] = b"\xeb"
+            stride = luma.line_size
+            luma.update(b"".join(row * stride for row in rows))
             for plane in frame.planes[1:]:
                 plane.update(bytes([128]) * plane.buffer_size)
             frame.pts = index

@@ -20,7 +20,6 @@ from ..api import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
-    ChamelaionClient,
     ChamelaionError,
 )
 from ..core.credentials import CredentialStore, CredentialStoreError
@@ -188,6 +187,8 @@ class KeyService(QObject):
         if not key:
             self.rejected.emit("Enter an API key: the field is empty.")
             return
+        from ..api.client import ChamelaionClient  # not at import: it loads httpx (start-up)
+
         client = ChamelaionClient(
             key, base_url=base_url, environ={}, timeout=CHECK_TIMEOUT_S, max_retries=1
         )

@@ -6,10 +6,17 @@ settings dialog) or the server takes effect everywhere at once.
 
 from __future__ import annotations
 
+import importlib
+import threading
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Signal
 
-from ..api import PRODUCTION_URL, STAGING_URL, ChamelaionClient
+from ..api.urls import PRODUCTION_URL, STAGING_URL
 from .tasks import TaskRegistry
+
+if TYPE_CHECKING:
+    from ..api import ChamelaionClient
 
 PRODUCTION = "production"
 STAGING = "staging"
@@ -58,15 +65,29 @@ class ApiSession(QObject):
         self._sandbox_url = sandbox_url
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key or None
-        self._client = self._make_client()
+        # Made on first use (or by ``warm_up`` in a worker thread), not here: a client loads
+        # httpx and builds its TLS settings (~0.15 s), which the first frame does not need.
+        self._client: ChamelaionClient | None = None
+        self._client_lock = threading.Lock()  # warm_up may run in another thread
 
     def __repr__(self) -> str:
         return f"ApiSession({self._base_url!r}, key={'set' if self._api_key else 'none'})"
 
     @property
     def client(self) -> ChamelaionClient:
-        """The client for the current base URL and key."""
-        return self._client
+        """The client for the current base URL and key (made on first access)."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
+
+    def warm_up(self) -> None:
+        """Make the client now, and load what its first request imports. Blocking (~0.15 s
+        of imports and TLS set-up): call it in a worker thread, so the window stays
+        responsive meanwhile (``asyncio.to_thread(session.warm_up)``)."""
+        _ = self.client
+        # httpcore imports anyio's asyncio backend on the first request, on the loop.
+        importlib.import_module("anyio._backends._asyncio")
 
     @property
     def base_url(self) -> str:
@@ -97,15 +118,20 @@ class ApiSession(QObject):
 
     async def aclose(self) -> None:
         """Close the current client's connections (on quit)."""
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     def _make_client(self) -> ChamelaionClient:
+        from ..api.client import ChamelaionClient
+
         # environ={}: the session decides the key and URL, not stray environment variables.
         return ChamelaionClient(self._api_key or "", base_url=self._base_url, environ={})
 
     def _replace(self, base_url: str, api_key: str | None) -> None:
-        old = self._client
-        self._base_url, self._api_key = base_url, api_key
-        self._client = self._make_client()
-        self._tasks.spawn(f"session.close:{id(old)}", old.aclose())
+        with self._client_lock:
+            old = self._client
+            self._base_url, self._api_key = base_url, api_key
+            self._client = None
+        if old is not None:
+            self._tasks.spawn(f"session.close:{id(old)}", old.aclose())
         self.changed.emit()

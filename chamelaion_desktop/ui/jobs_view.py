@@ -11,6 +11,7 @@ from PySide6.QtCore import (
     QByteArray,
     QModelIndex,
     QObject,
+    QPersistentModelIndex,
     QPoint,
     Qt,
     QTimer,
@@ -23,6 +24,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QMenu,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -81,6 +84,49 @@ class JobActions(QObject):
         self.open_output.setEnabled(status == COMPLETED)
         self.show_in_folder.setEnabled(status == COMPLETED)
         self.retry.setEnabled(status == FAILED)
+
+
+_HAS_DISPLAY = QStyleOptionViewItem.ViewItemFeature.HasDisplay
+_HAS_DECORATION = QStyleOptionViewItem.ViewItemFeature.HasDecoration
+
+
+class JobsItemDelegate(QStyledItemDelegate):
+    """Fills a cell's style option from ``JobsTableModel.cell`` in one call into Python.
+
+    Why not the default delegate: it asks the proxy for seven roles per cell, and each one
+    reaches the Python model through two more Python calls (the source index is checked
+    with ``rowCount`` and ``columnCount``): ~24 calls into Python per cell made a repaint of
+    one screen of rows take ~20 ms, so scrolling the table stalled the window
+    (benchmarks/bench_ui.py). The option ends the same: text, status icon, nothing else.
+
+    Args:
+        proxy: the view's model; maps a view index to the source row.
+        model: the rows.
+        parent: Qt parent.
+    """
+
+    def __init__(
+        self, proxy: JobsProxyModel, model: JobsTableModel, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._proxy = proxy
+        self._model = model
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        source = self._proxy.mapToSource(index)
+        if not source.isValid() or source.model() is not self._model:
+            super().initStyleOption(option, index)
+            return
+        text, icon = self._model.cell(source.row(), source.column())
+        option.index = QModelIndex(index)
+        option.features |= _HAS_DISPLAY
+        option.text = text
+        if icon is not None:
+            option.features |= _HAS_DECORATION
+            option.icon = icon
+        option.styleObject = None  # as the default: no style animations inside item views
 
 
 class JobsTableView(QTableView):
@@ -188,6 +234,7 @@ class JobsPanel(QWidget):
     def _setup_table(self) -> None:
         table = self.table
         table.setModel(self.proxy)
+        table.setItemDelegate(JobsItemDelegate(self.proxy, self.model, table))
         table.setSortingEnabled(True)
         table.sortByColumn(COL_CREATED, Qt.SortOrder.DescendingOrder)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

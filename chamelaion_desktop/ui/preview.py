@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import re
-import secrets
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -382,6 +381,8 @@ def _copy_file(source: Path, target: Path) -> None:
     under the chosen name (and an existing file there survives a failure)."""
     if target.exists() and os.path.samefile(source, target):
         return
+    import secrets  # here, not at the top: a few ms of the window's start
+
     partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
     try:
         shutil.copy2(source, partial)

@@ -1,17 +1,18 @@
 """An inline video player: the picture, play/pause, seek, time, volume and mute.
 
 The ``QMediaPlayer`` and ``QAudioOutput`` are made on the first ``load`` (they cost ~0.25 s,
-PITFALLS.md), so a window that never previews anything never pays for them. Without a sound
-device ``QAudioOutput`` stays silent and playback still advances.
+PITFALLS.md), and QtMultimedia is imported then too, so a window that never previews
+anything never pays for them. Without a sound device ``QAudioOutput`` stays silent and
+playback still advances.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -23,6 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from .video_surface import VideoSurface
+
+if TYPE_CHECKING:
+    # QtMultimedia itself is imported with the player, on the first ``load``.
+    from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
 
 def format_time(ms: int) -> str:
@@ -131,10 +136,11 @@ class VideoPlayer(QWidget):
 
     def is_playing(self) -> bool:
         """True while the video plays."""
-        return (
-            self._player is not None
-            and self._player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
-        )
+        if self._player is None:
+            return False
+        from PySide6.QtMultimedia import QMediaPlayer  # loaded already, with the player
+
+        return self._player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
 
     def position(self) -> int:
         """Playback position in milliseconds."""
@@ -214,6 +220,8 @@ class VideoPlayer(QWidget):
 
     def _ensure_player(self) -> QMediaPlayer:
         if self._player is None:
+            from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+
             self._audio = QAudioOutput(self._media_owner)
             self._audio.setVolume(self.volume_slider.value() / 100)
             self._audio.setMuted(self.mute_button.isChecked())
@@ -241,6 +249,8 @@ class VideoPlayer(QWidget):
         self._show_time(ms, self.duration())
 
     def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
+        from PySide6.QtMultimedia import QMediaPlayer
+
         playing = state == QMediaPlayer.PlaybackState.PlayingState
         icon = (
             QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay

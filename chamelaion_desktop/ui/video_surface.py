@@ -5,16 +5,36 @@ and test) sees as blank (PITFALLS.md). This widget keeps the latest ``QVideoFram
 own ``QVideoSink`` and paints it with QPainter, letterboxed on a dark background. The frame is
 converted to an image only when painted, so frames that arrive faster than repaints cost
 nothing.
+
+Planar YUV 4:2:0 frames (what software decoding gives) are scaled to the size on screen and
+converted in one pass by ``core.frames`` (FFmpeg's swscale): ~0.7 ms for a 1280x720 frame,
+where ``QVideoFrame.toImage()`` converts the full frame on the CPU when Qt has no GPU
+backend (offscreen, Xvfb, many VMs), ~7-12 ms on the GUI thread 30 times a second
+(benchmarks/bench_ui.py). Other frames, and every frame until PyAV is loaded (a background
+import started with the sink), go through ``toImage()``.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from concurrent.futures import Future
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, QPoint, QRect, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDrag, QImage, QMouseEvent, QPainter, QPaintEvent, QPixmap
-from PySide6.QtMultimedia import QVideoFrame, QVideoSink
 from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
+
+if TYPE_CHECKING:
+    # Imported for real on first use of ``sink``: loading QtMultimedia (and QtNetwork with
+    # it) takes ~0.03 s that the window's first frame does not need.
+    from PySide6.QtMultimedia import QVideoFrame, QVideoSink
+
+    from ..core.frames import FrameScaler
+
+log = logging.getLogger(__name__)
 
 BACKGROUND = QColor(20, 20, 22)
 #: Width of the picture under the cursor while dragging the video out (pixels).
@@ -38,9 +58,11 @@ class VideoSurface(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._sink = QVideoSink(self)
-        self._sink.videoFrameChanged.connect(self._on_frame)
+        self._sink: QVideoSink | None = None
         self._frame: QVideoFrame | None = None
+        self._shown: QImage | None = None  # the frame converted at its size on screen
+        self._frames_module: Future[ModuleType] | None = None
+        self._scaler: FrameScaler | None = None
         self._press: QPoint | None = None
         self.frames_received = 0
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -52,8 +74,29 @@ class VideoSurface(QWidget):
 
     @property
     def sink(self) -> QVideoSink:
-        """Give this to ``QMediaPlayer.setVideoSink``."""
+        """Give this to ``QMediaPlayer.setVideoSink`` (made on first access)."""
+        if self._sink is None:
+            from PySide6.QtMultimedia import QVideoSink
+
+            self._sink = QVideoSink(self)
+            self._sink.videoFrameChanged.connect(self._on_frame)
+            self._load_scaler()
         return self._sink
+
+    def _load_scaler(self) -> None:
+        # PyAV takes ~0.08 s to import: in a thread, so the GUI thread never waits for it.
+        future: Future[ModuleType] = Future()
+        self._frames_module = future
+
+        def load() -> None:
+            try:
+                from ..core import frames
+
+                future.set_result(frames)
+            except BaseException as exc:  # reported on the GUI thread; toImage() stays
+                future.set_exception(exc)
+
+        threading.Thread(target=load, name="preview-frames-import", daemon=True).start()
 
     def sizeHint(self) -> QSize:
         return QSize(480, 270)
@@ -71,6 +114,7 @@ class VideoSurface(QWidget):
     def clear(self) -> None:
         """Forget the frame shown (a new video is about to load)."""
         self._frame = None
+        self._shown = None
         self.update()
 
     def picture_rect(self) -> QRect:
@@ -90,6 +134,7 @@ class VideoSurface(QWidget):
         if not frame.isValid():
             return  # the end of a stream sends an empty frame: keep the last picture
         self._frame = frame
+        self._shown = None
         self.frames_received += 1
         self.update()
 
@@ -99,11 +144,74 @@ class VideoSurface(QWidget):
             painter.fillRect(self.rect(), BACKGROUND)
             target = self.picture_rect()
             if not target.isEmpty():
-                image = self.current_image()
-                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-                painter.drawImage(target, image)
+                shown = self._image_on_screen(target.size())
+                if shown is not None:
+                    painter.drawImage(target.topLeft(), shown)
+                else:
+                    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+                    painter.drawImage(target, self.current_image())
         finally:
             painter.end()
+
+    def _image_on_screen(self, size: QSize) -> QImage | None:
+        """The frame scaled to ``size`` (logical pixels) by ``core.frames``, kept until the
+        next frame; None when that path does not apply (then ``toImage()`` is used)."""
+        frame = self._frame
+        ratio = self.devicePixelRatioF()
+        if self._shown is not None and self._shown.deviceIndependentSize().toSize() == size:
+            return self._shown
+        scaler = self._frame_scaler()
+        if frame is None or scaler is None or not _plain_yuv420p(frame):
+            return None
+        from PySide6.QtMultimedia import QVideoFrame, QVideoFrameFormat
+
+        from ..core import frames
+
+        surface = frame.surfaceFormat()
+        matrix = {
+            QVideoFrameFormat.ColorSpace.ColorSpace_BT601: frames.BT601,
+            QVideoFrameFormat.ColorSpace.ColorSpace_BT709: frames.BT709,
+            QVideoFrameFormat.ColorSpace.ColorSpace_BT2020: frames.BT2020,
+        }.get(surface.colorSpace())
+        full = surface.colorRange() == QVideoFrameFormat.ColorRange.ColorRange_Full
+        width = max(1, round(size.width() * ratio))
+        height = max(1, round(size.height() * ratio))
+        if not frame.map(QVideoFrame.MapMode.ReadOnly):
+            return None
+        try:
+            picture = scaler.yuv420p_to_bgra(
+                [frame.bits(plane) for plane in range(3)],
+                [frame.bytesPerLine(plane) for plane in range(3)],
+                frame.width(),
+                frame.height(),
+                width,
+                height,
+                matrix=matrix,
+                full_range=full,
+            )
+        except Exception:  # an unexpected layout: toImage() knows every format
+            log.debug("frame scaling failed; using QVideoFrame.toImage()", exc_info=True)
+            return None
+        finally:
+            frame.unmap()
+        image = QImage(
+            picture.data, picture.width, picture.height, picture.stride, QImage.Format.Format_RGB32
+        ).copy()  # owns its pixels: ``picture.data`` goes away
+        image.setDevicePixelRatio(ratio)
+        self._shown = image
+        return image
+
+    def _frame_scaler(self) -> FrameScaler | None:
+        if self._scaler is None:
+            future = self._frames_module
+            if future is None or not future.done():
+                return None
+            if future.exception() is not None:
+                log.warning("PyAV did not load; the preview converts frames with Qt")
+                self._frames_module = None
+                return None
+            self._scaler = future.result().FrameScaler()
+        return self._scaler
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
@@ -155,3 +263,17 @@ def make_file_drag(source: QWidget, path: Path, picture: QImage | None = None) -
         drag.setPixmap(thumbnail)
         drag.setHotSpot(QPoint(thumbnail.width() // 2, thumbnail.height() // 2))
     return drag
+
+
+def _plain_yuv420p(frame: QVideoFrame) -> bool:
+    """True for an 8-bit planar YUV 4:2:0 frame stored top to bottom, neither rotated nor
+    mirrored: what ``core.frames`` converts exactly as ``toImage()`` would."""
+    from PySide6.QtMultimedia import QtVideo, QVideoFrameFormat
+
+    surface = frame.surfaceFormat()
+    return (
+        frame.pixelFormat() == QVideoFrameFormat.PixelFormat.Format_YUV420P
+        and surface.scanLineDirection() == QVideoFrameFormat.Direction.TopToBottom
+        and frame.rotation() == QtVideo.Rotation.None_
+        and not frame.mirrored()
+    )
