@@ -299,6 +299,8 @@ class Heartbeat:
 
         self.interval_s = interval_ms / 1000
         self.lateness_ms: list[float] = []
+        #: When each tick was due, in seconds since ``start``.
+        self.due_s: list[float] = []
         #: (seconds since start, lateness ms) of every tick more than 30 ms late.
         self.late: list[tuple[float, float]] = []
         self.started = 0.0
@@ -325,15 +327,17 @@ class Heartbeat:
         now = time.perf_counter()
         late = max(0.0, (now - self.due) * 1000)
         self.lateness_ms.append(late)
+        self.due_s.append(self.due - self.started)
         if late > 30:
             self.late.append((round(self.due - self.started, 3), round(late, 1)))
         if self._running:
             self.due = time.perf_counter() + self.interval_s
             self._timer.start()
 
-    def summary(self) -> dict[str, Any]:
-        """Ticks, p50/p99/max lateness (ms) and counts over 16 and 50 ms."""
-        values = self.lateness_ms
+    def summary(self, after_s: float = 0.0) -> dict[str, Any]:
+        """Ticks, p50/p99/max lateness (ms) and counts over 16 and 50 ms; only ticks due
+        ``after_s`` seconds or more after ``start`` when given."""
+        values = [v for v, due in zip(self.lateness_ms, self.due_s, strict=True) if due >= after_s]
         return {
             "ticks": len(values),
             "p50_ms": _round(percentile(values, 50)),

@@ -12,7 +12,7 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -80,6 +80,7 @@ class SubmissionService(QObject):
         self._clock = clock
         self._cancel_requested: set[int] = set()
         self._records = itertools.count(1)
+        self._pages = itertools.count(1)
 
     def close(self) -> None:
         """Stop the journal worker thread (after ``tasks.shutdown`` on quit)."""
@@ -137,6 +138,17 @@ class SubmissionService(QObject):
         return self._tasks.spawn(
             f"journal.finish:{request_id}",
             self._journal.mark_finished_by_request_id(request_id, job_status),
+        )
+
+    def mark_finished_many(
+        self, jobs: Sequence[tuple[str, str]]
+    ) -> asyncio.Task[list[JournalEntry]] | None:
+        """``mark_finished`` for a page of ``(request_id, job_status)`` pairs at once: one
+        task and one trip to the journal's thread. None when ``jobs`` is empty."""
+        if not jobs:
+            return None
+        return self._tasks.spawn(
+            f"journal.finish-page:{next(self._pages)}", self._journal.mark_finished_many(jobs)
         )
 
     # -- tasks ----------------------------------------------------------------------------

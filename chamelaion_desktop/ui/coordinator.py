@@ -224,10 +224,14 @@ class Coordinator(QObject):
     def _page_loaded(self, requests: Sequence[LipsyncRequest], offset: int, total: int) -> None:
         self._model.upsert_requests(requests)
         self._jobs.set_total(total)
-        for request in requests:
-            if request.status in TERMINAL_STATUSES and request.id not in self._finished_seen:
-                self._finished_seen.add(request.id)
-                self._submissions.mark_finished(request.id, request.status)
+        finished = [
+            (request.id, request.status)
+            for request in requests
+            if request.status in TERMINAL_STATUSES and request.id not in self._finished_seen
+        ]
+        self._finished_seen.update(request_id for request_id, _ in finished)
+        # One journal trip per page, not per job: most listed jobs are not ours.
+        self._submissions.mark_finished_many(finished)
 
     def _retry_job(self, request: LipsyncRequest) -> None:
         self._tasks.spawn(f"retry-job:{request.id}", self._resubmit(request))

@@ -327,3 +327,25 @@ def test_an_unreadable_input_is_refused_before_anything_is_recorded(
     assert name.startswith("submit:")
     assert str(error).startswith(f"The video file {tmp_path / 'moved away.mp4'} cannot be read")
     assert app.seen.entries == [] and app.seen.failed == []
+
+
+def test_a_page_of_finished_jobs_is_recorded_in_one_go(
+    app: App, arun: AsyncRunner, media_dir: Path
+) -> None:
+    async def scenario() -> None:
+        await app.service.submit(media_dir / VIDEO, media_dir / AUDIO, "fin-page", False)
+        await wait_until(lambda: app.seen.submitted, timeout=10)
+        [(_, request_id)] = app.seen.submitted
+        assert app.service.mark_finished_many([]) is None
+        page = [("someone-elses-job", "completed"), (request_id, "failed"), ("other", "failed")]
+        task = app.service.mark_finished_many(page)
+        assert task is not None
+        [finished] = await task
+        assert (finished.request_id, finished.state, finished.job_status) == (
+            request_id,
+            FINISHED,
+            "failed",
+        )
+        assert app.seen.entries[-1] == finished
+
+    arun(scenario())
