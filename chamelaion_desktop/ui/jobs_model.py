@@ -16,13 +16,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
     QAbstractTableModel,
     QLocale,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
 )
@@ -30,6 +28,7 @@ from PySide6.QtGui import QIcon
 
 from ..api import COMPLETED, FAILED, PROCESSING, QUEUED, LipsyncRequest
 from . import status_icons
+from .formatting import changed_columns, column_runs, format_duration, format_utc
 from .status_icons import StatusIcons
 
 (COL_REFERENCE, COL_STATUS, COL_CREATED, COL_STARTED, COL_FINISHED, COL_DURATION, COL_ERROR) = (
@@ -55,7 +54,7 @@ _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _TEXT_COLUMNS = frozenset({COL_REFERENCE, COL_STATUS, COL_ERROR})
 _TIME_COLUMNS = frozenset({COL_CREATED, COL_STARTED, COL_FINISHED})
 _STATUS_RANK = {"uploading": 0, QUEUED: 1, PROCESSING: 2, COMPLETED: 3, FAILED: 4}
-_ROW_FLAGS = (
+ROW_FLAGS = (
     Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 )
 _ROLES = frozenset(
@@ -66,24 +65,6 @@ _ROLES = frozenset(
 def local_key(local_id: int) -> str:
     """The row key of the local upload ``local_id``."""
     return f"local:{local_id}"
-
-
-def format_duration(seconds: float) -> str:
-    """``"4.2 s"``, ``"42 s"``, ``"1 min 05 s"`` or ``"2 h 03 min"`` for a span in seconds."""
-    seconds = max(0.0, seconds)
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 3600:
-        return f"{whole // 60} min {whole % 60:02d} s"
-    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
-
-
-def format_utc(moment: datetime) -> str:
-    """Full ISO 8601 in UTC, e.g. ``"2026-11-21T14:03:22Z"`` (for tooltips)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(slots=True)
@@ -135,27 +116,6 @@ class _Row:
 
 def _timestamp(moment: datetime | None) -> float | None:
     return moment.timestamp() if moment is not None else None
-
-
-def _changed(old: tuple[Any, ...], new: tuple[Any, ...]) -> int:
-    """The columns whose raw value differs, as a bit mask (bit ``n``: column ``n``)."""
-    mask = 0
-    for column, (a, b) in enumerate(zip(old, new, strict=True)):
-        if a != b:
-            mask |= 1 << column
-    return mask
-
-
-def _runs(mask: int) -> list[tuple[int, int]]:
-    """The column mask as runs of adjacent columns: ``0b101110`` -> ``[(1, 3), (5, 5)]``."""
-    runs: list[tuple[int, int]] = []
-    for column in range(COLUMN_COUNT):
-        if mask >> column & 1:
-            if runs and runs[-1][1] == column - 1:
-                runs[-1] = (runs[-1][0], column)
-            else:
-                runs.append((column, column))
-    return runs
 
 
 class JobsTableModel(QAbstractTableModel):
@@ -402,7 +362,7 @@ class JobsTableModel(QAbstractTableModel):
             if row.request == request:
                 continue
             row.request = request
-            mask = _changed(self._fill(row), row.cells)
+            mask = changed_columns(self._fill(row), row.cells)
             if mask:
                 spans.append((position, mask))
         self._emit_changed(spans)
@@ -440,7 +400,7 @@ class JobsTableModel(QAbstractTableModel):
         self._emit_rows(top, bottom, mask)
 
     def _emit_rows(self, top: int, bottom: int, mask: int) -> None:
-        for left, right in _runs(mask):
+        for left, right in column_runs(mask, COLUMN_COUNT):
             self.dataChanged.emit(self.index(top, left), self.index(bottom, right))
 
     def set_upload(
@@ -473,7 +433,7 @@ class JobsTableModel(QAbstractTableModel):
         assert upload is not None
         upload.reference_id, upload.bytes_sent = reference_id, bytes_sent
         upload.bytes_total, upload.state_label = bytes_total, state_label
-        mask = _changed(self._fill(row), row.cells)
+        mask = changed_columns(self._fill(row), row.cells)
         if mask:
             self._emit_changed([(position, mask)])
 
@@ -520,49 +480,3 @@ class JobsTableModel(QAbstractTableModel):
         for later in range(position, len(self._rows)):
             self._index[self._rows[later].key] = later
         self.endRemoveRows()
-
-
-class JobsProxyModel(QSortFilterProxyModel):
-    """Sorts ``JobsTableModel`` rows on raw values (unknown last in either order) and
-    filters them by reference ID substring, case-insensitive. Newest first by default.
-
-    Comparison and filtering stay in C++ (no Python ``lessThan``): a 10,000-row table
-    re-sorts changed rows without calling back into Python per comparison more than needed.
-    """
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.setDynamicSortFilter(True)
-        self.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.setFilterKeyColumn(COL_REFERENCE)
-        self.setFilterRole(_DISPLAY)
-        self.setSortRole(SortRole)
-        self.sort(COL_CREATED, Qt.SortOrder.DescendingOrder)
-
-    def setSourceModel(self, model: QAbstractItemModel) -> None:
-        """Use ``model`` (a ``JobsTableModel``) as the source."""
-        if isinstance(model, JobsTableModel):
-            model.set_sort_order(self.sortOrder())
-        super().setSourceModel(model)
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Sort on ``column`` in ``order``; rows without a value go last either way."""
-        source = self.sourceModel()
-        if isinstance(source, JobsTableModel):
-            source.set_sort_order(order)
-        super().sort(column, order)
-
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        """Every job row's flags (all rows are alike): answered here rather than by mapping
-        the index to the source, which costs two more calls into Python per painted cell."""
-        return _ROW_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
-
-    def set_reference_filter(self, text: str) -> None:
-        """Show only rows whose reference ID contains ``text`` (case-insensitive); "" shows all."""
-        self.setFilterFixedString(text.strip())
-
-    def request_at(self, row: int) -> LipsyncRequest | None:
-        """The request on proxy row ``row``, or None (local upload, out of range)."""
-        value = self.index(row, 0).data(RequestRole)
-        return value if isinstance(value, LipsyncRequest) else None

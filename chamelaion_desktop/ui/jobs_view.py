@@ -40,10 +40,10 @@ from .jobs_model import (
     COL_REFERENCE,
     COL_STARTED,
     COL_STATUS,
-    JobsProxyModel,
     JobsTableModel,
     RequestRole,
 )
+from .jobs_proxy import JobsProxyModel
 
 EMPTY_HINT = "No lip-sync jobs yet. Drop a video and an audio file above to start."
 

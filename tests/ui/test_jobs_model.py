@@ -20,7 +20,6 @@ from chamelaion_desktop.ui.jobs_model import (
     COL_STARTED,
     COL_STATUS,
     COLUMN_COUNT,
-    JobsProxyModel,
     JobsTableModel,
     ProgressRole,
     RequestRole,
@@ -28,6 +27,7 @@ from chamelaion_desktop.ui.jobs_model import (
     SortRole,
     format_duration,
 )
+from chamelaion_desktop.ui.jobs_proxy import JobsProxyModel
 
 NOW = datetime(2026, 11, 21, 15, 0, 0, tzinfo=UTC)
 
