@@ -51,6 +51,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from report import emit_json
 from ui_harness import (
     API_KEY,
     SandboxProcess,
@@ -519,10 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bench_queue failed: {exc}", file=sys.stderr)
             return 1
     print(render(result))
-    line = json.dumps(result, separators=(",", ":"))
-    if args.json is not None:
-        args.json.write_text(line + "\n")
-    print(line)
+    emit_json(result, args.json)
     return 0
 
 

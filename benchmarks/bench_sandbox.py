@@ -55,6 +55,7 @@ from typing import Any
 
 from bench_upload import MIB, InputFile, _generate, prepare_inputs
 from measure import read_status_kib
+from report import emit_json
 from sandbox_load import API_KEY, job_ids, run_load, seed_by_generate
 
 HERE = Path(__file__).resolve().parent
@@ -367,10 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
     )
     print(render(result, args))
-    line = json.dumps(result, separators=(",", ":"))
-    if args.json is not None:
-        args.json.write_text(line + "\n")
-    print(line)
+    emit_json(result, args.json)
     return 0 if result["nothing_lost"] else 1
 
 

@@ -43,7 +43,6 @@ Exit status 0 when every start reached its first frame (targets met or not), 1 o
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
@@ -56,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from measure import become_subreaper, machine_busy_s, run_measured
+from report import emit_json
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -377,10 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render(starts, summaries, result))
     for path in profiles:
         print(f"profile written: {path}")
-    line = json.dumps(result, separators=(",", ":"))
-    if args.json is not None:
-        args.json.write_text(line + "\n")
-    print(line)
+    emit_json(result, args.json)
     return 0 if result["ok"] else 1
 
 

@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from measure import machine_busy_s
+from report import emit_json
 from ui_harness import (
     API_KEY,
     REPO,
@@ -531,10 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bench_ui failed: {exc}", file=sys.stderr)
             return 1
     print(render(result))
-    line = json.dumps(result, separators=(",", ":"))
-    if args.json is not None:
-        args.json.write_text(line + "\n")
-    print(line)
+    emit_json(result, args.json)
     return 0
 
 

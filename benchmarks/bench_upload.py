@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from measure import Exited, become_subreaper, machine_busy_s, run_measured
-from report import RunResult, others_cores, ratios, render, summarize, targets
+from report import RunResult, emit_json, others_cores, ratios, render, summarize, targets
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -344,10 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ok": all(run.ok for run in runs),
         "runs": [asdict(run) for run in runs],
     }
-    line = json.dumps(result, separators=(",", ":"))
-    if args.json is not None:
-        args.json.write_text(line + "\n")
-    print(line)
+    emit_json(result, args.json)
     return 0 if result["ok"] else 1
 
 

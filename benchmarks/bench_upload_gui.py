@@ -44,7 +44,7 @@ from typing import Any
 
 from bench_upload import CURL, MIB, InputFile, SinkProcess, curl_argv, measure_run, prepare_inputs
 from measure import become_subreaper, run_measured
-from report import RunResult, others_cores, ratios, render, summarize, targets
+from report import RunResult, emit_json, others_cores, ratios, render, summarize, targets
 from upload_gui_runner import REFERENCE_ID
 
 HERE = Path(__file__).resolve().parent
@@ -214,10 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ok": all(run.ok for run in runs),
         "runs": [asdict(run) for run in runs],
     }
-    line = json.dumps(result, separators=(",", ":"))
-    if args.json is not None:
-        args.json.write_text(line + "\n")
-    print(line)
+    emit_json(result, args.json)
     return 0 if result["ok"] else 1
 
 

@@ -5,9 +5,11 @@ Every figure is in seconds, CPU seconds or MiB (1 MiB = 1024 KiB of ``ru_maxrss`
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 #: Targets for our client (see the module docstring of bench_upload.py).
@@ -193,3 +195,13 @@ def render(
         f"<= {MAX_WALL_RATIO}x: {_verdict(t['wall']['pass'])}",
     ]
     return "\n".join(lines)
+
+
+def emit_json(result: dict[str, Any], path: Path | None = None) -> None:
+    """Print ``result`` as the one JSON line that ends every benchmark's output (``make
+    bench`` collects it), and write the same line to ``path`` when one is given."""
+    line = json.dumps(result, separators=(",", ":"))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(line + "\n")
+    print(line)
