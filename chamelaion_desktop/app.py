@@ -199,12 +199,12 @@ async def run_app(
     # paint (the first connection check builds the HTTP client) would delay it.
     await show_first_frame(window)
     stored_key = await keychain_key(store, base_url) if key is None and not args.sandbox else None
-    # The HTTP client (httpx's imports and TLS set-up, ~0.15 s) is made in a worker thread,
-    # so the window just shown does not freeze when the first connection check needs it.
-    await asyncio.to_thread(session.warm_up)
     if stored_key:
         redactor.add_secret(stored_key)
         session.set_api_key(stored_key)
+    # The HTTP client (httpx's imports and TLS set-up, ~0.15 s) is made in a worker thread,
+    # so the window just shown does not freeze when the first connection check needs it.
+    await asyncio.to_thread(session.warm_up)
     connection.start()
     await window.coordinator.restore()
     if args.files:
