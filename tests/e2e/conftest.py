@@ -34,7 +34,9 @@ def start_app(sandbox: SandboxThread, api_key: str, app_paths: AppPaths, qapp: A
     qapp.setQuitOnLastWindowClosed(False)
 
     @asynccontextmanager
-    async def start(files: list[Path] | None = None) -> AsyncIterator[MainWindow]:
+    async def start(
+        files: list[Path] | None = None, environ: dict[str, str] | None = None
+    ) -> AsyncIterator[MainWindow]:
         args = argparse.Namespace(sandbox=False, base_url=sandbox.base_url, files=files or [])
         shown: list[MainWindow] = []
         task = asyncio.ensure_future(
@@ -42,7 +44,7 @@ def start_app(sandbox: SandboxThread, api_key: str, app_paths: AppPaths, qapp: A
                 args,
                 app_paths,
                 RedactingFilter(),
-                {"CHAMELAION_API_KEY": api_key},
+                {"CHAMELAION_API_KEY": api_key} if environ is None else environ,
                 shown=shown.append,
             )
         )

@@ -289,3 +289,27 @@ def test_a_file_gone_before_submit_is_explained_and_nothing_is_sent(
             assert await server_jobs(sandbox, api_key) == 0
 
     arun(scenario(), timeout=40)
+
+
+def test_the_key_stored_in_the_keychain_is_used_at_start(
+    start_app: AppStarter,
+    arun: AsyncRunner,
+    sandbox: SandboxThread,
+    api_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import keyring.core
+
+    from chamelaion_desktop.core.credentials import CredentialStore
+    from tests.core.memory_keyring import MemoryKeyring
+
+    monkeypatch.setattr(keyring.core, "_keyring_backend", MemoryKeyring())
+    CredentialStore().set(sandbox.base_url, api_key)
+
+    async def scenario() -> None:
+        async with start_app(environ={}) as window:
+            assert window.session.has_api_key
+            await wait_until(lambda: "online" in window.connection_label.text(), timeout=10)
+            assert "Test token" in window.connection_label.text()
+
+    arun(scenario(), timeout=30)
