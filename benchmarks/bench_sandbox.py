@@ -9,9 +9,7 @@ Method:
 - The sandbox runs as ``python -m chamelaion_desktop.sandbox --port 0 --rate-limit 0
   --seed N --seed-active M`` in its own process, with its data in a temporary folder: N
   finished jobs and M that the worker moves through queued and processing meanwhile (the
-  seeding is timed: the sandbox prints its listening line once the jobs are stored). If
-  that sandbox has no ``--seed``, the jobs are created with ``POST /v1/lipsync/generate``
-  (unreachable loopback URLs) instead.
+  seeding is timed: the sandbox prints its listening line once the jobs are stored).
 - Load (``sandbox_load.py``, in this process, one ``httpx.AsyncClient`` per client, so
   fifty connections): each client loops on ``GET /v1/lipsync/requests?limit=50`` (the
   first page, as the app polls it), ``GET /v1/lipsync/requests/{id}`` of an active job
@@ -42,85 +40,22 @@ import asyncio
 import hashlib
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bench_upload import MIB, InputFile, _generate, prepare_inputs
-from measure import read_status_kib
 from report import emit_json
-from sandbox_load import API_KEY, job_ids, run_load, seed_by_generate
+from sandbox_load import API_KEY, job_ids, run_load
+from ui_harness import SandboxProcess
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-_LISTENING = re.compile(r"listening on (\S+)")
-
-
-class SandboxProcess:
-    """``python -m chamelaion_desktop.sandbox`` on a free loopback port."""
-
-    def __init__(self, python: str, data_dir: Path, args: argparse.Namespace, seed: bool):
-        argv = [
-            python, "-m", "chamelaion_desktop.sandbox", "--port", "0",
-            "--data-dir", str(data_dir), "--api-key", f"{API_KEY}=Bench",
-            "--rate-limit", "0", "--quota", str(10**9),
-            "--queue-delay", str(args.queue_delay), "--processing-time", str(args.processing_time),
-        ]  # fmt: skip
-        if seed:
-            argv += ["--seed", str(args.jobs), "--seed-active", str(args.active)]
-        self.data_dir = data_dir
-        started = time.perf_counter()
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        watchdog = threading.Timer(args.timeout, self.proc.kill)
-        watchdog.start()
-        try:
-            line = self.proc.stdout.readline()
-        finally:
-            watchdog.cancel()
-        self.ready_s = time.perf_counter() - started
-        match = _LISTENING.search(line)
-        if match is None:
-            self.stop()
-            raise RuntimeError(f"the sandbox did not start (printed {line!r})")
-        self.base_url = match.group(1)
-
-    def cpu_s(self) -> float:
-        """User + system CPU seconds of the sandbox so far (``/proc/<pid>/stat``)."""
-        with open(f"/proc/{self.proc.pid}/stat") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def peak_rss_mib(self) -> float:
-        """The sandbox's peak resident set so far (``VmHWM``), MiB."""
-        return read_status_kib("VmHWM", self.proc.pid) / 1024
-
-    def stop(self) -> int:
-        """SIGTERM, then wait; the exit status (0: a clean stop)."""
-        self.proc.terminate()
-        try:
-            return self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-
-
-def sandbox_has_seed(python: str) -> bool:
-    """True when this sandbox's command line has ``--seed`` (the bulk seeding API)."""
-    result = subprocess.run(
-        [python, "-m", "chamelaion_desktop.sandbox", "--help"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return "--seed" in result.stdout
 
 
 def upload_inputs(
@@ -202,14 +137,21 @@ def check_stored(data_dir: Path, report: dict[str, Any], pair: Sequence[InputFil
 async def benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """Start the sandbox, seed it, run both phases, check the uploads; every figure."""
     pairs = upload_inputs(args.workdir, args.uploads, args.upload_mib, args.audio_mib)
-    seeded_by_cli = sandbox_has_seed(args.python)
-    sandbox = SandboxProcess(args.python, tmp / "sandbox", args, seed=seeded_by_cli)
-    result: dict[str, Any] = {"seeding": "--seed" if seeded_by_cli else "POST /generate"}
+    sandbox = SandboxProcess(
+        tmp / "sandbox",
+        seed=args.jobs,
+        seed_active=args.active,
+        queue_delay=args.queue_delay,
+        processing_time=args.processing_time,
+        extra=["--rate-limit", "0", "--quota", str(10**9)],
+        python=args.python,
+        api_key=f"{API_KEY}=Bench",
+        log_requests=False,  # 400 log lines a second would weigh on the figures
+    )
+    result: dict[str, Any] = {"seeding": "--seed"}
     try:
-        seed_started = time.perf_counter()
-        if not seeded_by_cli:
-            await seed_by_generate(sandbox.base_url, args.jobs)
-        result["seed_s"] = sandbox.ready_s if seeded_by_cli else time.perf_counter() - seed_started
+        # The sandbox prints its line once the jobs are stored: start-up includes seeding.
+        result["seed_s"] = sandbox.startup_s
         total, ids = await job_ids(sandbox.base_url)
         result["jobs_total"] = total
         print(

@@ -328,11 +328,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     r = ratios(summaries)
     t = targets(summaries, r)
     print(render(runs, summaries, r, t, os.cpu_count() or 1))
-    result = {
-        "benchmark": "upload",
+    result = upload_result(
+        "upload", inputs, runs, summaries, r, t, load_before, sink_mode=args.sink_mode
+    )
+    emit_json(result, args.json)
+    return 0 if result["ok"] else 1
+
+
+def upload_result(
+    name: str,
+    inputs: Sequence[InputFile],
+    runs: Sequence[RunResult],
+    summaries: dict[str, dict[str, Any]],
+    r: dict[str, float | None],
+    t: dict[str, Any],
+    load_before: tuple[float, float, float],
+    **extra: Any,
+) -> dict[str, Any]:
+    """The closing JSON of an upload benchmark (this one and ``bench_upload_gui.py``):
+    inputs, machine load, summaries, ratios, targets, every run, and ``extra`` fields."""
+    return {
+        "benchmark": name,
         "video_bytes": inputs[0].size,
         "audio_bytes": inputs[1].size,
-        "sink_mode": args.sink_mode,
+        **extra,
         "cpus": os.cpu_count(),
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
@@ -344,8 +363,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ok": all(run.ok for run in runs),
         "runs": [asdict(run) for run in runs],
     }
-    emit_json(result, args.json)
-    return 0 if result["ok"] else 1
 
 
 if __name__ == "__main__":

@@ -38,13 +38,21 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench_upload import CURL, MIB, InputFile, SinkProcess, curl_argv, measure_run, prepare_inputs
+from bench_upload import (
+    CURL,
+    MIB,
+    InputFile,
+    SinkProcess,
+    curl_argv,
+    measure_run,
+    prepare_inputs,
+    upload_result,
+)
 from measure import become_subreaper, run_measured
-from report import RunResult, emit_json, others_cores, ratios, render, summarize, targets
+from report import RunResult, emit_json, ratios, render, summarize, targets
 from upload_gui_runner import REFERENCE_ID
 
 HERE = Path(__file__).resolve().parent
@@ -197,23 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"10 ms); {extra['progress_signals']} progress signals; growth from wait4's peak "
             f"{extra['growth_from_maxrss_mib']:.1f} MiB"
         )
-    result = {
-        "benchmark": "upload_gui",
-        "video_bytes": inputs[0].size,
-        "audio_bytes": inputs[1].size,
-        "cpus": os.cpu_count(),
-        "loadavg_before": load_before,
-        "loadavg_after": os.getloadavg(),
-        "others_cores_median": others_cores(runs),
-        "summaries": summaries,
-        "ratios": r,
-        "targets": t,
-        "gui_loop": stalls,
-        "app_runs": extras,
-        "all_whole": all(run.whole for run in runs),
-        "ok": all(run.ok for run in runs),
-        "runs": [asdict(run) for run in runs],
-    }
+    result = upload_result(
+        "upload_gui", inputs, runs, summaries, r, t, load_before, gui_loop=stalls, app_runs=extras
+    )
     emit_json(result, args.json)
     return 0 if result["ok"] else 1
 

@@ -20,8 +20,6 @@ import httpx
 API_KEY = "bench-sandbox-key"
 #: Page size of the list requests: the app's (``services.queue``).
 PAGE = 50
-#: Inputs of the fallback seeding's jobs: nothing listens there, so they fail fast.
-UNREACHABLE = "http://127.0.0.1:9/{}.mp4"
 
 
 @dataclass
@@ -81,26 +79,6 @@ def _latency(values: list[float]) -> dict[str, float | int | None]:
 def headers() -> dict[str, str]:
     """The key and the JSON ``Accept`` header of every request."""
     return {"x-api-key": API_KEY, "Accept": "application/json"}
-
-
-async def seed_by_generate(base_url: str, count: int) -> None:
-    """Create ``count`` jobs with ``POST /v1/lipsync/generate`` (the fallback seeding)."""
-    async with httpx.AsyncClient(base_url=base_url, headers=headers(), timeout=60) as http:
-        queue = iter(range(count))
-
-        async def worker() -> None:
-            for index in queue:
-                body = {
-                    "inputs": [
-                        {"type": "video", "url": UNREACHABLE.format(f"v{index}")},
-                        {"type": "audio", "url": UNREACHABLE.format(f"a{index}")},
-                    ],
-                    "reference_id": f"bench-{index}",
-                }
-                response = await http.post("/v1/lipsync/generate", json=body)
-                response.raise_for_status()
-
-        await asyncio.gather(*(worker() for _ in range(16)))
 
 
 async def job_ids(base_url: str) -> tuple[int, list[str]]:

@@ -124,6 +124,10 @@ class SandboxProcess:
         seed, seed_active: ``--seed`` / ``--seed-active``.
         queue_delay, processing_time: seconds (active jobs finish over their sum).
         extra: more command-line arguments.
+        python: the interpreter to run it with.
+        api_key: the ``--api-key`` argument (``KEY`` or ``KEY=Name``).
+        log_requests: log every request (``-v``) for ``requests()``; off where the
+            logging itself would weigh on what is measured.
 
     Its CPU (SQLite, receiving uploads) stays out of the app's process and GIL. The request
     log (``-v``) goes to ``data_dir/../sandbox-<port>.log``; ``requests()`` parses it.
@@ -138,12 +142,15 @@ class SandboxProcess:
         queue_delay: float = 1.0,
         processing_time: float = 3.0,
         extra: Sequence[str] = (),
+        python: str = sys.executable,
+        api_key: str = API_KEY,
+        log_requests: bool = True,
     ) -> None:
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = data_dir.parent / f"{data_dir.name}.log"
         argv = [
-            sys.executable,
+            python,
             "-m",
             "chamelaion_desktop.sandbox",
             "--port",
@@ -151,7 +158,7 @@ class SandboxProcess:
             "--data-dir",
             str(data_dir),
             "--api-key",
-            API_KEY,
+            api_key,
             "--queue-delay",
             str(queue_delay),
             "--processing-time",
@@ -160,7 +167,7 @@ class SandboxProcess:
             str(seed),
             "--seed-active",
             str(seed_active),
-            "-v",
+            *(["-v"] if log_requests else []),
             *extra,
         ]
         started = time.perf_counter()
@@ -218,8 +225,14 @@ class SandboxProcess:
             fields = stat.read().rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def stop(self) -> None:
-        """SIGTERM, then wait (SIGKILL after 20 s)."""
+    def peak_rss_mib(self) -> float:
+        """The sandbox's peak resident set so far (``VmHWM``), MiB."""
+        from measure import read_status_kib
+
+        return read_status_kib("VmHWM", self.proc.pid) / 1024
+
+    def stop(self) -> int:
+        """SIGTERM, then wait (SIGKILL after 20 s); the exit status (0: a clean stop)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -230,6 +243,7 @@ class SandboxProcess:
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         self._log.close()
+        return self.proc.returncode
 
     def __enter__(self) -> SandboxProcess:
         return self
