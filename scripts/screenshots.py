@@ -20,8 +20,6 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 
 import av
 import qasync
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from chamelaion_desktop.api import ChamelaionClient
@@ -31,6 +29,9 @@ from chamelaion_desktop.core.paths import AppPaths
 from chamelaion_desktop.core.polling import PollPolicy
 from chamelaion_desktop.sandbox import SandboxConfig, SandboxThread
 from chamelaion_desktop.ui.main_window import MainWindow
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.qt_helpers
+from tests.qt_helpers import drag_and_drop
 
 KEY = "screenshot-key"
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,18 +52,8 @@ async def until(predicate: object, timeout: float = 30.0) -> None:
 
 
 def drop(window: MainWindow, paths: list[Path]) -> None:
-    """Drop files on the window's drop area with real drag events."""
-    data = QMimeData()
-    data.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
-    area = window.inputs.drop_area
-    where = QPointF(area.rect().center())
-    args = (Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton)
-    try:
-        enter = QDragEnterEvent(where, *args, Qt.KeyboardModifier.NoModifier)  # type: ignore[arg-type]
-    except TypeError:  # PySide6 before 6.12 takes a QPoint
-        enter = QDragEnterEvent(where.toPoint(), *args, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(area, enter)
-    QApplication.sendEvent(area, QDropEvent(where, *args, Qt.KeyboardModifier.NoModifier))
+    """Drop files on the window's drop area with real drag events (as the e2e tests do)."""
+    drag_and_drop(window.inputs.drop_area, paths)
 
 
 def write_master(path: Path, frames: int = 60) -> Path:
