@@ -6,7 +6,6 @@ Source: API.md ``GET /health`` (no auth) and ``GET /v1/users/me`` (the token's n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -66,7 +65,6 @@ class ConnectionService(QObject):
         self._tasks = tasks
         self._interval = interval
         self._state = ConnectionState(session.environment, session.base_url)
-        self._wake = asyncio.Event()
         session.changed.connect(self._on_session_changed)
 
     @property
@@ -78,10 +76,6 @@ class ConnectionService(QObject):
         """Start watching (idempotent)."""
         if not self._tasks.running("connection.watch"):
             self._tasks.spawn("connection.watch", self._watch())
-
-    def check_now(self) -> None:
-        """Check again at once."""
-        self._wake.set()
 
     def _on_session_changed(self) -> None:
         self._publish(ConnectionState(self._session.environment, self._session.base_url))
@@ -104,7 +98,7 @@ class ConnectionService(QObject):
                 self._publish(
                     _with(base, reachable=False, problem=f"Cannot reach the service: {exc}")
                 )
-                await self._sleep(10.0)
+                await asyncio.sleep(10.0)
                 continue
             problem = "" if healthy else "The service reports a problem."
             if not self._session.has_api_key:
@@ -119,12 +113,7 @@ class ConnectionService(QObject):
                 else:
                     checked_key = True
             self._publish(_with(base, reachable=healthy, token_name=token_name, problem=problem))
-            await self._sleep(self._interval if healthy else 10.0)
-
-    async def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            await asyncio.sleep(self._interval if healthy else 10.0)
 
 
 def _with(

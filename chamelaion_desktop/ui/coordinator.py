@@ -64,7 +64,7 @@ class Coordinator(QObject):
         super().__init__(parent)
         self._session, self._tasks = session, tasks
         self._submissions, self._queue, self._outputs = submissions, queue, outputs
-        self._model, self._inputs, self._jobs, self._preview = model, inputs, jobs, preview
+        self._model, self._inputs, self._jobs = model, inputs, jobs
         self._active_upload: int | None = None
         self._sizes: dict[int, int] = {}
         self._references: dict[int, str] = {}
