@@ -14,11 +14,14 @@ import pytest
 from chamelaion_desktop.app import run_app
 from chamelaion_desktop.core.logs import RedactingFilter
 from chamelaion_desktop.core.paths import AppPaths
+from chamelaion_desktop.core.polling import PollPolicy
 from chamelaion_desktop.sandbox import SandboxThread
 from chamelaion_desktop.ui.main_window import MainWindow
 from tests.helpers import wait_until
 
 AppStarter = Callable[..., Any]
+#: Quick refreshes, so every status of a job a test watches is seen.
+FAST_POLL = PollPolicy(active_interval=0.2, idle_interval=0.5)
 
 
 @pytest.fixture
@@ -46,6 +49,7 @@ def start_app(sandbox: SandboxThread, api_key: str, app_paths: AppPaths, qapp: A
                 RedactingFilter(),
                 {"CHAMELAION_API_KEY": api_key} if environ is None else environ,
                 shown=shown.append,
+                poll_policy=FAST_POLL,
             )
         )
         await wait_until(lambda: shown or task.done(), timeout=15)

@@ -15,7 +15,6 @@ from pytestqt.qtbot import QtBot
 from chamelaion_desktop.api import ChamelaionClient
 from chamelaion_desktop.core.journal import Journal
 from chamelaion_desktop.core.paths import AppPaths
-from chamelaion_desktop.core.polling import PollPolicy
 from chamelaion_desktop.sandbox import SandboxConfig, SandboxThread
 from chamelaion_desktop.ui.main_window import MainWindow
 from chamelaion_desktop.ui.preview import READY
@@ -28,7 +27,6 @@ T = TypeVar("T")
 
 VIDEO = "grid_s2_male_2sentences_6s.mp4"
 AUDIO = "fleurs_es419_006_spanish_5.6s.wav"
-FAST_POLL = PollPolicy(active_interval=0.2, idle_interval=0.5)
 
 
 @pytest.fixture
@@ -37,13 +35,6 @@ def sandbox_config(sandbox_config: SandboxConfig) -> SandboxConfig:
     sandbox_config.queue_delay = 0.6
     sandbox_config.processing_time = 0.6
     return sandbox_config
-
-
-@pytest.fixture(autouse=True)
-def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
-    import chamelaion_desktop.services.queue as queue
-
-    monkeypatch.setattr(queue, "PollPolicy", lambda: FAST_POLL)
 
 
 def statuses_of(window: MainWindow) -> dict[str, str]:
