@@ -2,12 +2,16 @@
 
 Only this module knows every layer (STYLE.md). ``chamelaion-desktop [--sandbox]
 [--base-url URL] [VIDEO] [AUDIO]`` and ``python -m chamelaion_desktop``.
+
+Start-up order (``benchmarks/bench_startup.py`` measures it): the window is built from
+widgets alone and painted first (``build_window``, ``paint_first_frame``); asyncio, qasync,
+the services, the journal, the keychain and the HTTP client come after that first frame.
+So ``asyncio`` is imported inside the functions that need it, not at the top.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import logging
 import os
@@ -22,7 +26,7 @@ from .core.logs import RedactingFilter
 from .core.paths import AppPaths
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QWidget
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from .core.credentials import CredentialStore
     from .core.polling import PollPolicy
@@ -63,8 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("QT_API", "pyside6")
     os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 
-    import qasync
-    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from .core.logs import configure_logging
@@ -75,15 +77,94 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Chamelaion Desktop")
     app.setOrganizationName("Chamelaion")
     app.setDesktopFileName("chamelaion-desktop")
-    app.setWindowIcon(QIcon(str(resource_path("icons/chamelaion-desktop.svg"))))
+    paths = AppPaths.default()
+    window = build_window(args, paths, os.environ)
+    paint_first_frame(window)
+    set_window_icon(app)
+
+    import asyncio
+
+    import qasync
+
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    paths = AppPaths.default()
     try:
         with loop:
-            return loop.run_until_complete(run_app(args, paths, redactor, os.environ))
+            return loop.run_until_complete(
+                run_app(args, paths, redactor, os.environ, window=window)
+            )
     except KeyboardInterrupt:
         return 130
+
+
+def build_window(
+    args: argparse.Namespace, paths: AppPaths, environ: Mapping[str, str]
+) -> MainWindow:
+    """The main window with its panels, before any service exists: what the first frame
+    shows, built without asyncio, the services, the journal or the HTTP stack
+    (``MainWindow.attach`` joins them later). Reads the settings file (window geometry).
+    """
+    from PySide6.QtCore import QSettings
+
+    from .api.urls import SANDBOX, environment_of
+    from .services.connection_state import ConnectionState
+    from .ui.input_panel import InputPanel
+    from .ui.jobs_model import JobsTableModel
+    from .ui.jobs_view import JobsPanel
+    from .ui.main_window import MainWindow
+    from .ui.preview import PreviewPanel
+
+    if args.sandbox:  # its address is known once it runs, after the first frame
+        state = ConnectionState(SANDBOX, "the built-in sandbox")
+    else:
+        base_url = initial_base_url(args.base_url, environ)
+        state = ConnectionState(environment_of(base_url), base_url)
+    settings = QSettings(str(paths.config_dir / "settings.ini"), QSettings.Format.IniFormat)
+    model = JobsTableModel()
+    return MainWindow(
+        inputs=InputPanel(),
+        jobs=JobsPanel(model),
+        preview=PreviewPanel(),
+        model=model,
+        settings=settings,
+        connection=state,
+        offer_sandbox=not args.sandbox,
+    )
+
+
+def paint_first_frame(window: QWidget, timeout_ms: int = int(FIRST_FRAME_TIMEOUT_S * 1000)) -> None:
+    """Show ``window`` and run Qt's own event loop until its first paint pass is over (or
+    ``timeout_ms`` passed: a window never exposed never paints).
+
+    Only before the qasync loop exists (``main``): under qasync this would nest an event
+    loop. User input waits in the queue meanwhile, for the panels are not joined to their
+    services yet.
+    """
+    from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
+
+    local = QEventLoop()
+
+    class PaintWatcher(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                # Quit from a zero timer: the children's paint events of the same pass
+                # come first.
+                QTimer.singleShot(0, local.quit)
+            return False
+
+    watcher = PaintWatcher()
+    window.installEventFilter(watcher)  # before show(): no platform can paint unseen
+    QTimer.singleShot(timeout_ms, local.quit)
+    window.show()
+    local.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    window.removeEventFilter(watcher)
+
+
+def set_window_icon(app: QApplication) -> None:
+    """The app's icon (an SVG: loads Qt's SVG icon engine, so it waits for the first frame)."""
+    from PySide6.QtGui import QIcon
+
+    app.setWindowIcon(QIcon(str(resource_path("icons/chamelaion-desktop.svg"))))
 
 
 async def run_app(
@@ -94,11 +175,13 @@ async def run_app(
     *,
     shown: Callable[[MainWindow], None] | None = None,
     poll_policy: PollPolicy | None = None,
+    window: MainWindow | None = None,
 ) -> int:
-    """Build the services and the window, run until the window closes, then shut down.
+    """Build the services (and the window, unless given), run until the window closes, then
+    shut down.
 
     The window is shown first; what its first frame does not need waits until that frame
-    is painted (``show_first_frame``): the keychain lookup, the connection check, reading the
+    is painted: the services, the keychain lookup, the connection check, reading the
     journal's interrupted uploads and the first poll of the job list. The HTTP client, PyAV
     and QtMultimedia load on first use.
 
@@ -109,12 +192,26 @@ async def run_app(
         environ: the environment (``CHAMELAION_API_KEY``, ``CHAMELAION_BASE_URL``).
         shown: called with the window once it is shown (tests and screenshots drive it).
         poll_policy: how often the job list refreshes (default: ``PollPolicy()``).
+        window: the window ``build_window`` made and ``paint_first_frame`` showed (``main``
+            does so before the loop starts); None builds and shows it here.
 
     Returns:
         The exit status (0).
     """
-    from PySide6.QtCore import QSettings
+    import asyncio
+
     from PySide6.QtWidgets import QApplication
+
+    # The app ends when run_app returns, after its shutdown; Qt quitting the loop on the
+    # last window's close would cut that shutdown short.
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        app.setQuitOnLastWindowClosed(False)
+    if window is None:
+        window = build_window(args, paths, environ)
+        # The services wait for the first frame: on a busy machine their imports and a
+        # task that ran before the paint (the first connection check) would delay it.
+        await show_first_frame(window)
 
     from .core.credentials import CredentialStore
     from .core.journal import Journal
@@ -127,18 +224,12 @@ async def run_app(
     from .services.submissions import SubmissionService
     from .services.tasks import TaskRegistry
     from .ui.coordinator import Coordinator
-    from .ui.input_panel import InputPanel
-    from .ui.jobs_model import JobsTableModel
-    from .ui.jobs_view import JobsPanel
-    from .ui.main_window import MainWindow
-    from .ui.preview import PreviewPanel
     from .ui.welcome_dialog import WelcomeDialog
 
-    # The app ends when run_app returns, after its shutdown; Qt quitting the loop on the
-    # last window's close would cut that shutdown short.
-    app = QApplication.instance()
-    if isinstance(app, QApplication):
-        app.setQuitOnLastWindowClosed(False)
+    closed = asyncio.get_running_loop().create_future()
+    window.closed.connect(lambda: closed.done() or closed.set_result(None))
+    if window.was_closed:  # closed while the services were coming
+        closed.set_result(None)
     await asyncio.to_thread(paths.ensure)
     tasks = TaskRegistry()
     store = CredentialStore()
@@ -155,49 +246,38 @@ async def run_app(
         base_url, key, tasks, sandbox_url=sandboxes[0].base_url if sandboxes else None
     )
     journal = await asyncio.to_thread(Journal, paths.data_dir / "journal.sqlite3")
-    settings = QSettings(str(paths.config_dir / "settings.ini"), QSettings.Format.IniFormat)
     connection = ConnectionService(session, tasks)
     keys = KeyService(store, tasks)
     keys.saved.connect(lambda saved_key, *_: redactor.add_secret(saved_key))
     submissions = SubmissionService(session, tasks, journal)
     queue = QueueService(session, tasks, policy=poll_policy)
     outputs = OutputCache(session, tasks, paths.cache_dir)
-    model = JobsTableModel()
-    inputs = InputPanel(ProbeService(tasks))
-    jobs = JobsPanel(model)
-    preview = PreviewPanel(outputs)
+    inputs, preview = window.inputs, window.preview
+    inputs.attach_probe(ProbeService(tasks))
+    preview.attach_outputs(outputs)
 
     def use_sandbox() -> None:
         tasks.spawn("sandbox.start", _switch_to_sandbox(session, paths, sandboxes))
 
-    window = MainWindow(
+    coordinator = Coordinator(
+        session=session,
+        tasks=tasks,
+        submissions=submissions,
+        queue=queue,
+        outputs=outputs,
+        model=window.model,
+        inputs=inputs,
+        jobs=window.jobs,
+        preview=preview,
+        parent=window,
+    )
+    window.attach(
         session=session,
         connection=connection,
         keys=keys,
-        inputs=inputs,
-        jobs=jobs,
-        preview=preview,
-        model=model,
-        settings=settings,
+        coordinator=coordinator,
         use_sandbox=None if args.sandbox else use_sandbox,
-        coordinator_factory=lambda w: Coordinator(
-            session=session,
-            tasks=tasks,
-            submissions=submissions,
-            queue=queue,
-            outputs=outputs,
-            model=model,
-            inputs=inputs,
-            jobs=jobs,
-            preview=preview,
-            parent=w,
-        ),
     )
-    closed = asyncio.get_running_loop().create_future()
-    window.closed.connect(lambda: closed.done() or closed.set_result(None))
-    # The rest waits for the first frame: on a busy machine a task that ran before the
-    # paint (the first connection check builds the HTTP client) would delay it.
-    await show_first_frame(window)
     stored_key = await keychain_key(store, base_url) if key is None and not args.sandbox else None
     if stored_key:
         redactor.add_secret(stored_key)
@@ -206,7 +286,7 @@ async def run_app(
     # so the window just shown does not freeze when the first connection check needs it.
     await asyncio.to_thread(session.warm_up)
     connection.start()
-    await window.coordinator.restore()
+    await coordinator.restore()
     if args.files:
         inputs.add_paths(list(args.files))
     if not session.has_api_key:
@@ -238,6 +318,8 @@ async def run_app(
 async def show_first_frame(window: QWidget, timeout: float = FIRST_FRAME_TIMEOUT_S) -> None:
     """Show ``window``; return once its first paint pass is over, or after ``timeout``
     seconds, whichever comes first."""
+    import asyncio
+
     from PySide6.QtCore import QEvent, QObject
 
     loop = asyncio.get_running_loop()
@@ -269,6 +351,8 @@ async def show_first_frame(window: QWidget, timeout: float = FIRST_FRAME_TIMEOUT
 async def keychain_key(store: CredentialStore, base_url: str) -> str | None:
     """The key stored in the keychain for ``base_url`` (read in a worker thread: a keychain
     may talk to D-Bus or prompt), or None when there is none or no keychain works."""
+    import asyncio
+
     from .core.credentials import CredentialStoreError
 
     try:
@@ -297,6 +381,8 @@ def start_sandbox(paths: AppPaths) -> SandboxThread:
 async def _switch_to_sandbox(
     session: ApiSession, paths: AppPaths, sandboxes: list[SandboxThread]
 ) -> None:
+    import asyncio
+
     if not sandboxes:
         sandboxes.append(await asyncio.to_thread(start_sandbox, paths))
     session.set_sandbox_url(sandboxes[0].base_url)

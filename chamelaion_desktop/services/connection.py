@@ -7,35 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
 from ..api import AuthenticationError, ChamelaionError
+from .connection_state import ConnectionState
 from .session import ApiSession
 from .tasks import TaskRegistry
 
+__all__ = ["ConnectionService", "ConnectionState"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionState:
-    """What the status bar shows.
-
-    Attributes:
-        environment: ``production``, ``staging``, ``sandbox`` or ``custom``.
-        base_url: the API base URL.
-        reachable: ``/health`` answered ok (``None`` until the first check).
-        token_name: the key's display name from ``/v1/users/me``, when accepted.
-        problem: a plain sentence when something is wrong (unreachable, key rejected,
-            no key), else empty.
-    """
-
-    environment: str
-    base_url: str
-    reachable: bool | None = None
-    token_name: str | None = None
-    problem: str = ""
 
 
 class ConnectionService(QObject):

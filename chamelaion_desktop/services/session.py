@@ -12,28 +12,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from ..api.urls import PRODUCTION_URL, STAGING_URL
-from .tasks import TaskRegistry
+from ..api.urls import environment_of
 
 if TYPE_CHECKING:
     from ..api import ChamelaionClient
-
-PRODUCTION = "production"
-STAGING = "staging"
-SANDBOX = "sandbox"
-CUSTOM = "custom"
-
-
-def environment_of(base_url: str, *, sandbox_url: str | None = None) -> str:
-    """``production``, ``staging``, ``sandbox`` or ``custom`` for an API base URL."""
-    url = base_url.rstrip("/")
-    if sandbox_url is not None and url == sandbox_url.rstrip("/"):
-        return SANDBOX
-    if url == PRODUCTION_URL:
-        return PRODUCTION
-    if url == STAGING_URL:
-        return STAGING
-    return CUSTOM
+    from .tasks import TaskRegistry
 
 
 class ApiSession(QObject):

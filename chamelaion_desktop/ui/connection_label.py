@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from ..services.connection import ConnectionState
+from ..services.connection_state import ConnectionState
 
 _NAMES = {
     "production": "Chamelaion",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPalette
@@ -24,12 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.media import MediaInfo
-from ..services.probe import ProbeService
 from .drop_area import DropArea, DropIcon, InputSlot, format_duration
 from .file_chooser import FileChooser, QtFileChooser
 from .input_sorting import MAX_FILES, Note, PendingFiles, Sorted, too_many
 from .job_options import JobOptions
 from .upload_progress import ERROR_COLORS, SUCCESS_COLORS, WARNING_COLORS, UploadStatus, tone
+
+if TYPE_CHECKING:
+    from ..services.probe import ProbeService
 
 #: Audio and video lengths may differ by this many seconds before the panel warns.
 LENGTH_TOLERANCE_S = 1.0
@@ -39,7 +42,9 @@ class InputPanel(QWidget):
     """Choose a video and an audio file, a reference ID and active speaker detection.
 
     Args:
-        probe: probes files off the GUI thread; the panel listens to its signals.
+        probe: probes files off the GUI thread; the panel listens to its signals. ``None``
+            builds the panel before the services exist (the window's first frame); files
+            added meanwhile wait, shown as "checking", until ``attach_probe``.
         choose_file: the ``FileChooser`` behind the two "Choose…" buttons (tests inject
             one); default ``QtFileChooser()``.
 
@@ -61,21 +66,34 @@ class InputPanel(QWidget):
 
     def __init__(
         self,
-        probe: ProbeService,
+        probe: ProbeService | None = None,
         parent: QWidget | None = None,
         *,
         choose_file: FileChooser | None = None,
     ) -> None:
         super().__init__(parent)
-        self._probe = probe
+        self._probe: ProbeService | None = None
+        self._unprobed: list[Path] = []
         self._choose_file = choose_file or QtFileChooser()
         self._pending = PendingFiles()
         self._messages: list[Note] = []
         self._busy = False
-        probe.probed.connect(self._on_probed)
-        probe.refused.connect(self._on_refused)
         self._build()
         self._refresh()
+        if probe is not None:
+            self.attach_probe(probe)
+
+    def attach_probe(self, probe: ProbeService) -> None:
+        """Probe files with ``probe`` from now on, starting with those added before it
+        came (once only: a second call is ignored)."""
+        if self._probe is not None:
+            return
+        self._probe = probe
+        probe.probed.connect(self._on_probed)
+        probe.refused.connect(self._on_refused)
+        waiting, self._unprobed = self._unprobed, []
+        for path in waiting:
+            probe.probe(path)
 
     # -- layout -------------------------------------------------------------------------
 
@@ -202,7 +220,10 @@ class InputPanel(QWidget):
             self._apply(done)
         self._refresh()
         for path in paths:
-            self._probe.probe(path)
+            if self._probe is None:
+                self._unprobed.append(path)
+            else:
+                self._probe.probe(path)
 
     def _on_probed(self, path: str, info: MediaInfo) -> None:
         self._answer(path, info)

@@ -3,11 +3,16 @@
 What happens when a service reports something lives in ``Coordinator``; the API key
 dialogs talk to ``KeyService``. This class holds no logic of its own beyond layout,
 window state and the interrupted-uploads banner.
+
+The window is built and painted before any service exists (``attach`` joins them
+afterwards), so this module imports no service, asyncio or the journal at run time: the
+first frame does not wait for them (``benchmarks/bench_startup.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -23,17 +28,20 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
-from ..core.journal import JournalEntry
-from ..services.connection import ConnectionService, ConnectionState
-from ..services.keys import KeyService
-from ..services.session import ApiSession
 from .connection_label import ConnectionLabel
-from .coordinator import Coordinator
-from .input_panel import InputPanel
-from .jobs_model import JobsTableModel
-from .jobs_view import JobsPanel
-from .preview import PreviewPanel
-from .settings_dialog import ApiKeyDialog
+
+if TYPE_CHECKING:
+    from ..core.journal import JournalEntry
+    from ..services.connection import ConnectionService
+    from ..services.connection_state import ConnectionState
+    from ..services.keys import KeyService
+    from ..services.session import ApiSession
+    from .coordinator import Coordinator
+    from .input_panel import InputPanel
+    from .jobs_model import JobsTableModel
+    from .jobs_view import JobsPanel
+    from .preview import PreviewPanel
+    from .settings_dialog import ApiKeyDialog
 
 TITLE = "Chamelaion Desktop"
 
@@ -77,14 +85,17 @@ class InterruptedBanner(QWidget):
 class MainWindow(QMainWindow):
     """The window titled "Chamelaion Desktop".
 
+    Built in two steps so that it can be shown before the services exist: the constructor
+    lays out the panels (what the first frame shows), ``attach`` then joins the services.
+    Until then the menu entries that need a service are disabled.
+
     Args:
-        session: where the app is connected.
-        connection: health and token name for the status bar.
-        keys: the keychain service, for the API key dialog.
-        coordinator_factory: builds the ``Coordinator`` from the window's panels.
         inputs, jobs, preview, model: the panels and the jobs model.
         settings: where geometry, splitter and header state persist.
-        use_sandbox: switches the app to the built-in sandbox (menu entry), or None.
+        connection: what the status bar shows until ``attach`` (where the app will
+            connect; reachability unknown).
+        offer_sandbox: whether the Settings menu offers "Use the offline sandbox" (not when
+            the app already runs against it).
 
     Signals:
         closed(): the window was closed; the app shuts down.
@@ -95,22 +106,24 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         *,
-        session: ApiSession,
-        connection: ConnectionService,
-        keys: KeyService,
         inputs: InputPanel,
         jobs: JobsPanel,
         preview: PreviewPanel,
         model: JobsTableModel,
-        coordinator_factory: Callable[[MainWindow], Coordinator],
         settings: QSettings,
-        use_sandbox: Callable[[], None] | None = None,
+        connection: ConnectionState,
+        offer_sandbox: bool = True,
     ) -> None:
         super().__init__()
         self.setWindowTitle(TITLE)
-        self.session, self.keys, self.settings = session, keys, settings
+        self.settings = settings
         self.inputs, self.jobs, self.preview, self.model = inputs, jobs, preview, model
-        self._use_sandbox = use_sandbox
+        self.session: ApiSession | None = None
+        self.keys: KeyService | None = None
+        self.coordinator: Coordinator | None = None
+        self._use_sandbox: Callable[[], None] | None = None
+        #: True once the window was closed (it may be closed before ``attach``).
+        self.was_closed = False
 
         self.banner = InterruptedBanner()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -131,21 +144,44 @@ class MainWindow(QMainWindow):
 
         self.connection_label = ConnectionLabel()
         self.statusBar().addPermanentWidget(self.connection_label)
+        self.connection_label.set_state(connection)
+        self.addAction(preview.play_action)
+        self._build_menus(offer_sandbox)
+        self._restore_state()
+
+    def attach(
+        self,
+        *,
+        session: ApiSession,
+        connection: ConnectionService,
+        keys: KeyService,
+        coordinator: Coordinator,
+        use_sandbox: Callable[[], None] | None = None,
+    ) -> None:
+        """Join the services (once, right after the first frame).
+
+        Args:
+            session: where the app is connected.
+            connection: health and token name for the status bar.
+            keys: the keychain service, for the API key dialog.
+            coordinator: joins the services to the panels (the window is its parent).
+            use_sandbox: switches the app to the built-in sandbox (the menu entry).
+        """
+        self.session, self.keys, self.coordinator = session, keys, coordinator
+        self._use_sandbox = use_sandbox
         self.connection_label.set_state(connection.state)
         connection.stateChanged.connect(self._connection_changed)
-
-        self.coordinator = coordinator_factory(self)
-        self.coordinator.message.connect(self.statusBar().showMessage)
-        self.coordinator.interruptedChanged.connect(self.banner.show_entries)
-        self.banner.resume.clicked.connect(self.coordinator.resume_interrupted)
-        self.banner.dismiss.clicked.connect(self.coordinator.dismiss_interrupted)
-        self.addAction(preview.play_action)
-        self._build_menus()
-        self._restore_state()
+        coordinator.message.connect(self.statusBar().showMessage)
+        coordinator.interruptedChanged.connect(self.banner.show_entries)
+        self.banner.resume.clicked.connect(coordinator.resume_interrupted)
+        self.banner.dismiss.clicked.connect(coordinator.dismiss_interrupted)
+        self.api_key_action.setEnabled(True)
+        if self.sandbox_action is not None:
+            self.sandbox_action.setEnabled(use_sandbox is not None)
 
     # -- menus ----------------------------------------------------------------------
 
-    def _build_menus(self) -> None:
+    def _build_menus(self, offer_sandbox: bool) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self.open_video_action = QAction("Open &video…", self)
         self.open_video_action.triggered.connect(lambda: self.inputs.choose("video"))
@@ -161,11 +197,14 @@ class MainWindow(QMainWindow):
         settings_menu = self.menuBar().addMenu("&Settings")
         self.api_key_action = QAction("&API key…", self)
         self.api_key_action.triggered.connect(self.show_api_key_dialog)
+        self.api_key_action.setEnabled(False)  # until attach(): no key service yet
         settings_menu.addAction(self.api_key_action)
-        if self._use_sandbox is not None:
-            sandbox_action = QAction("Use the offline &sandbox", self)
-            sandbox_action.triggered.connect(self._use_sandbox)
-            settings_menu.addAction(sandbox_action)
+        self.sandbox_action: QAction | None = None
+        if offer_sandbox:
+            self.sandbox_action = QAction("Use the offline &sandbox", self)
+            self.sandbox_action.triggered.connect(self._sandbox_requested)
+            self.sandbox_action.setEnabled(False)
+            settings_menu.addAction(self.sandbox_action)
 
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About Chamelaion Desktop", self)
@@ -173,13 +212,26 @@ class MainWindow(QMainWindow):
         help_menu.addAction(about)
 
     def show_api_key_dialog(self) -> ApiKeyDialog:
-        """Open the API key dialog (non-modal); a saved key takes effect at once."""
-        dialog = ApiKeyDialog(self.keys, self.session.base_url, self)
+        """Open the API key dialog (non-modal); a saved key takes effect at once.
+
+        Raises:
+            RuntimeError: before ``attach`` (the menu entry is disabled until then).
+        """
+        from .settings_dialog import ApiKeyDialog
+
+        session, keys = self.session, self.keys
+        if session is None or keys is None:
+            raise RuntimeError("the window has no services yet (attach() comes first)")
+        dialog = ApiKeyDialog(keys, session.base_url, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.keySaved.connect(lambda key, _name: self.session.set_api_key(key))
-        dialog.keyRemoved.connect(lambda: self.session.set_api_key(None))
+        dialog.keySaved.connect(lambda key, _name: session.set_api_key(key))
+        dialog.keyRemoved.connect(lambda: session.set_api_key(None))
         dialog.open()
         return dialog
+
+    def _sandbox_requested(self) -> None:
+        if self._use_sandbox is not None:
+            self._use_sandbox()
 
     def _about(self) -> None:
         # open(), not exec(): a nested event loop under qasync re-enters running tasks.
@@ -222,4 +274,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
         super().closeEvent(event)
+        self.was_closed = True
         self.closed.emit()

@@ -7,13 +7,13 @@ Save as…, Show in folder and drag-out) and ``error`` (what went wrong, and Ret
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QStandardPaths, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QDrag
@@ -30,9 +30,15 @@ from PySide6.QtWidgets import (
 )
 
 from ..api import COMPLETED, FAILED, LipsyncRequest
-from ..services.outputs import OutputCache
 from .video_player import VideoPlayer
 from .video_surface import make_file_drag
+
+if TYPE_CHECKING:
+    # Not at run time: the panel is built for the window's first frame, before asyncio
+    # and the services are imported (``attach_outputs`` joins them).
+    import asyncio
+
+    from ..services.outputs import OutputCache
 
 EMPTY = "empty"
 NOT_READY = "not_ready"
@@ -87,14 +93,14 @@ class PreviewPanel(QWidget):
 
     def __init__(
         self,
-        outputs: OutputCache,
+        outputs: OutputCache | None = None,
         parent: QWidget | None = None,
         *,
         ask_save_path: AskSavePath | None = None,
         open_url: OpenUrl | None = None,
     ) -> None:
         super().__init__(parent)
-        self._outputs = outputs
+        self._outputs: OutputCache | None = None
         self._ask_save_path = ask_save_path or self._ask_with_dialog
         self._open_url = open_url or QDesktopServices.openUrl
         self._request: LipsyncRequest | None = None
@@ -151,10 +157,30 @@ class PreviewPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._pages)
 
+        self._show_message(EMPTY, EMPTY_TEXT)
+        if outputs is not None:
+            self.attach_outputs(outputs)
+
+    def attach_outputs(self, outputs: OutputCache) -> None:
+        """Download and cache videos through ``outputs`` (once; the panel can be built
+        before the services exist, and no job can be shown until then)."""
+        if self._outputs is not None:
+            return
+        self._outputs = outputs
         outputs.progress.connect(self._on_progress)
         outputs.ready.connect(self._on_ready)
         outputs.failed.connect(self._on_failed)
-        self._show_message(EMPTY, EMPTY_TEXT)
+
+    @property
+    def outputs(self) -> OutputCache:
+        """The output cache (``attach_outputs``).
+
+        Raises:
+            RuntimeError: before ``attach_outputs``.
+        """
+        if self._outputs is None:
+            raise RuntimeError("the preview has no output cache yet (attach_outputs first)")
+        return self._outputs
 
     # -- what is shown ----------------------------------------------------------------
 
@@ -205,7 +231,7 @@ class PreviewPanel(QWidget):
         elif request.status == COMPLETED:
             self._show_message(DOWNLOADING, "Opening the video…")
             self.progress_bar.setRange(0, 0)
-            self._outputs.fetch(request)
+            self.outputs.fetch(request)
         else:
             self._show_message(NOT_READY, not_ready_text(request))
 
@@ -226,7 +252,7 @@ class PreviewPanel(QWidget):
         self._unload()
         self._show_message(DOWNLOADING, "Opening the video…")
         self.progress_bar.setRange(0, 0)
-        self._outputs.fetch(request, refresh=True)
+        self.outputs.fetch(request, refresh=True)
 
     # -- playback ---------------------------------------------------------------------
 
@@ -268,7 +294,7 @@ class PreviewPanel(QWidget):
             target = target.with_suffix(".mp4")
         self._save_dir = target.parent
         self._saves += 1
-        return self._outputs.tasks.spawn(
+        return self.outputs.tasks.spawn(
             f"preview.save:{self._saves}", self._save(source, target), replace=False
         )
 
@@ -303,7 +329,7 @@ class PreviewPanel(QWidget):
 
     def _release(self, request: LipsyncRequest) -> None:
         # Only a download this panel is still waiting for: another caller may want it too.
-        if self._state == DOWNLOADING:
+        if self._state == DOWNLOADING and self._outputs is not None:
             self._outputs.release(request.id)
 
     def _show_message(self, state: str, text: str) -> None:
@@ -350,6 +376,8 @@ class PreviewPanel(QWidget):
         self._show_message(ERROR, text)
 
     async def _save(self, source: Path, target: Path) -> None:
+        import asyncio  # here, not at the top: see the TYPE_CHECKING import
+
         try:
             await asyncio.to_thread(_copy_file, source, target)
         except OSError as exc:

@@ -393,3 +393,20 @@ def test_a_file_dropped_again_while_being_checked_is_checked_once(
     settle(panel, arun)
     assert panel.inputs() == (media_dir / GRID, media_dir / JFK)
     assert not panel.message_label.isVisible()
+
+
+def test_files_dropped_before_the_probe_is_attached_wait_then_get_probed(
+    qtbot: QtBot, qloop: Any, arun: AsyncRunner, media_dir: Path
+) -> None:
+    # The window's first frame comes before the services: a drop in that moment waits.
+    widget = InputPanel()
+    qtbot.addWidget(widget)
+    widget.show()
+    drop(widget, media_dir / GRID, media_dir / FLEURS)
+    assert widget.checking
+    assert widget.checking_label.text() == f"Checking {GRID} and {FLEURS}…"
+
+    widget.attach_probe(ProbeService(TaskRegistry()))
+    settle(widget, arun)
+    assert widget.inputs() == (media_dir / GRID, media_dir / FLEURS)
+    assert widget.submit_button.isEnabled()
