@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QWidget
 
 #: ``chooser(parent, kind, on_chosen)``: ask the user for a ``"video"`` or ``"audio"`` file
 #: and call ``on_chosen(path)`` if one is chosen. Must not block (no nested event loop).
@@ -26,6 +26,10 @@ class QtFileChooser:
         self._folder = ""
 
     def __call__(self, parent: QWidget, kind: str, on_chosen: Callable[[Path], None]) -> None:
+        # Imported here: the window's first frame does not need QFileDialog (its enum types
+        # cost start-up time, benchmarks/bench_startup.py).
+        from PySide6.QtWidgets import QFileDialog
+
         dialog = QFileDialog(parent, f"Choose the {kind}", self._folder, FILTERS[kind])
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -235,6 +234,8 @@ class MainWindow(QMainWindow):
 
     def _about(self) -> None:
         # open(), not exec(): a nested event loop under qasync re-enters running tasks.
+        from PySide6.QtWidgets import QMessageBox  # on use: not needed by the first frame
+
         box = QMessageBox(
             QMessageBox.Icon.Information,
             "About Chamelaion Desktop",
