@@ -2,16 +2,16 @@
 
 The ``QMediaPlayer`` and ``QAudioOutput`` are made when a video is about to be needed, so a
 window that never previews anything never pays for them: ``prepare`` makes them a step at
-a time on the GUI thread (the control icons, QtNetwork, QtMultimedia, the big libraries of
-its FFmpeg plugin, then the player: 5-12 ms each), where making them at once on the first
-``load`` froze the window for 30-50 ms (PITFALLS.md: ~0.25 s on a slower machine;
+a time on the GUI thread (importing QtNetwork, then QtMultimedia, mapping the big libraries
+of its FFmpeg plugin, then the player: 5-12 ms each), where making them at once on the
+first ``load`` froze the window for 30-50 ms (PITFALLS.md: ~0.25 s on a slower machine;
 benchmarks/bench_ui.py). Doing it in another thread instead made things worse: the dynamic
 linker working there stalled the GUI thread too. Without a sound device ``QAudioOutput``
 stays silent and playback still advances.
 
-The control icons come from the style when the player is prepared, loaded or shown, not
-when it is built: the window's first frame shows no player, and PySide creates eleven enum
-types with ``QStyle`` (10-15 ms of the start, benchmarks/bench_startup.py).
+The control icons come from the style when the player is first loaded or shown, not when
+it is built: the window's first frame shows no player, and PySide creates eleven enum types
+with ``QStyle`` (10-15 ms of the start, benchmarks/bench_startup.py).
 """
 
 from __future__ import annotations
@@ -180,7 +180,6 @@ class VideoPlayer(QWidget):
             return
         self._steps = iter(
             [
-                self._show_icons,  # QStyle's Python type: ~10 ms the first time
                 lambda: importlib.import_module("PySide6.QtNetwork"),
                 lambda: importlib.import_module("PySide6.QtMultimedia"),
                 *(lambda name=name: _map_qt_library(name) for name in PLUGIN_LIBRARIES),

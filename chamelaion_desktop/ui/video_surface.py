@@ -34,6 +34,7 @@ import glob
 import importlib.util
 import logging
 import os
+import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -62,8 +63,8 @@ DRAG_THUMBNAIL_WIDTH = 160
 class VideoSurface(QWidget):
     """Shows the frames of ``sink`` keeping their aspect ratio; press-and-move drags.
 
-    ``frames_received`` counts the frames that arrived (no public per-frame signal: 25+
-    Python emissions a second buy a caller nothing).
+    ``frames_received`` counts the frames that arrived (no per-frame signal: 25+ Python
+    emissions a second buy nothing, and each one costs PySide6 6.12.0 a reference to True).
 
     Signals:
         clicked(): pressed and released without moving far enough to drag.
@@ -331,27 +332,14 @@ def _frame_converter() -> ThreadPoolExecutor:
     global _converter
     with _lock:
         if _converter is None:
-            _converter = ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="preview-frames", initializer=_yield_cpu
-            )
+            _converter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preview-frames")
         return _converter
-
-
-def _yield_cpu() -> None:
-    """Run the calling thread at a lower priority (Linux: a thread's own nice value), so
-    that on a busy machine the GUI thread gets the CPU first: a frame converted late is
-    skipped, a late GUI thread is a frozen window (bench_ui.py: a 2-core machine uploading
-    at full speed while the preview plays). Best effort elsewhere."""
-    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed
-        thread = threading.get_native_id()
-        nice = os.getpriority(os.PRIO_PROCESS, thread)
-        os.setpriority(os.PRIO_PROCESS, thread, min(19, nice + CONVERTER_NICE))
 
 
 # -- loading PyAV off the GUI thread ------------------------------------------------------
 
-#: How much lower the frame converter thread's priority is (added to its ``nice`` value).
-CONVERTER_NICE = 10
+#: The interpreter's thread switch interval while PyAV is imported (``load_frames_module``).
+IMPORT_SWITCH_INTERVAL_S = 0.0005
 
 _lock = threading.Lock()
 _frames_loading: Future[ModuleType] | None = None
@@ -360,8 +348,7 @@ _converter: ThreadPoolExecutor | None = None
 
 def load_frames_module() -> Future[ModuleType]:
     """Import ``core.frames`` (PyAV, ~0.1 s) in a background thread, once per process;
-    later calls return the same future. Until it resolves, the GUI thread's conversions
-    (``VideoSurface._image_on_screen``) go through ``toImage()``.
+    later calls return the same future. Frames are converted by Qt until it resolves.
 
     PyAV's FFmpeg libraries are mapped first through ``ctypes``, which lets go of the GIL
     while the dynamic linker works (``import`` holds it: 10-20 ms the GUI thread could
@@ -380,6 +367,11 @@ def load_frames_module() -> Future[ModuleType]:
 
     def load() -> None:
         _preload_pyav()
+        # While this thread runs Python (the import), the GUI thread gets the GIL back
+        # within ~0.5 ms instead of the default 5: painting the jobs table asks for it a
+        # few hundred times, and at 5 ms a wait the paint took 70 ms (bench_ui.py).
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, IMPORT_SWITCH_INTERVAL_S))
         try:
             from ..core import frames
 
@@ -387,6 +379,9 @@ def load_frames_module() -> Future[ModuleType]:
         except BaseException as exc:  # the preview converts frames with Qt instead
             log.warning("PyAV did not load (%s); the preview converts frames with Qt", exc)
             loading.set_exception(exc)
+        finally:
+            if sys.getswitchinterval() == min(interval, IMPORT_SWITCH_INTERVAL_S):
+                sys.setswitchinterval(interval)  # unless someone else changed it meanwhile
 
     threading.Thread(target=load, name="preview-frames-import", daemon=True).start()
     return loading
