@@ -236,6 +236,12 @@ def child_app(args: argparse.Namespace) -> dict[str, Any]:
             "histogram": histogram(heartbeat.lateness_ms),
             "gc": collections.summary(),
             "late_ticks": heartbeat.late,
+            # (due s, ms) of every tick over 16 ms late: to set beside ``slow_call_list``.
+            "ticks_over_16ms": [
+                (round(due, 3), round(late, 1))
+                for due, late in zip(heartbeat.due_s, heartbeat.lateness_ms, strict=True)
+                if late > 16
+            ],
             "slow_calls": slow.report() if slow is not None else None,
             "slow_call_list": slow.slow if slow is not None else None,
             "full_gc_at": [(round(at - started, 3), ms) for at, ms in collections.full],

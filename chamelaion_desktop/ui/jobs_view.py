@@ -7,6 +7,8 @@ main window can put the same ones in its menus (after Picard's ``ui/mainwindow/a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import (
     QByteArray,
     QModelIndex,
@@ -18,14 +20,21 @@ from PySide6.QtCore import (
     Signal,
     SignalInstance,
 )
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import (
+    QAction,
+    QFont,
+    QGuiApplication,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLineEdit,
     QMenu,
     QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -44,6 +53,11 @@ from .jobs_model import (
     RequestRole,
 )
 from .jobs_proxy import JobsProxyModel
+
+if TYPE_CHECKING:
+    # Imported on the first painted cell (``_features``): the window's first frame shows
+    # no rows, and PySide creates eight enum types with the class (~1.5 ms).
+    from PySide6.QtWidgets import QStyleOptionViewItem
 
 EMPTY_HINT = "No lip-sync jobs yet. Drop a video and an audio file above to start."
 
@@ -86,10 +100,6 @@ class JobActions(QObject):
         self.retry.setEnabled(status == FAILED)
 
 
-_HAS_DISPLAY = QStyleOptionViewItem.ViewItemFeature.HasDisplay
-_HAS_DECORATION = QStyleOptionViewItem.ViewItemFeature.HasDecoration
-
-
 class JobsItemDelegate(QStyledItemDelegate):
     """Fills a cell's style option from ``JobsTableModel.cell`` in one call into Python.
 
@@ -98,6 +108,10 @@ class JobsItemDelegate(QStyledItemDelegate):
     with ``rowCount`` and ``columnCount``): ~24 calls into Python per cell made a repaint of
     one screen of rows take ~20 ms, so scrolling the table stalled the window
     (benchmarks/bench_ui.py). The option ends the same: text, status icon, nothing else.
+
+    Every crossing between Python and C++ counts here (~150 cells a screen): while
+    ``JobsTableView`` paints (``begin_paint``), the source row of the row painted last is
+    kept, so only a row's first cell maps its index through the proxy.
 
     Args:
         proxy: the view's model; maps a view index to the source row.
@@ -109,32 +123,94 @@ class JobsItemDelegate(QStyledItemDelegate):
         self, proxy: JobsProxyModel, model: JobsTableModel, parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
-        self._proxy = proxy
         self._model = model
+        self._to_source = proxy.mapToSource
+        self._cell = model.cell
+        # The features the view set -> the same with HasDisplay (and HasDecoration). ``|``
+        # on PySide's enum flags runs Python's enum machinery (~3 us a cell, a tenth of the
+        # delegate's share of a repaint); the view only ever sets a few combinations.
+        self._with_text: dict[object, object] = {}
+        self._with_icon: dict[object, object] = {}
+        self._painting = False
+        self._last = (-1, -1)  # (proxy row, source row) of the cell painted last
+
+    def begin_paint(self) -> None:
+        """The view starts painting its cells (row by row): rows map the same until
+        ``end_paint``, as the model cannot change in between."""
+        self._painting = True
+        self._last = (-1, -1)
+
+    def end_paint(self) -> None:
+        """The paint is over: map every index again."""
+        self._painting = False
 
     def initStyleOption(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> None:
-        source = self._proxy.mapToSource(index)
-        if not source.isValid() or source.model() is not self._model:
-            super().initStyleOption(option, index)
-            return
-        text, icon = self._model.cell(source.row(), source.column())
-        option.index = QModelIndex(index)
-        option.features |= _HAS_DISPLAY
-        option.text = text
-        if icon is not None:
-            option.features |= _HAS_DECORATION
+        row = index.row()
+        last_row, source_row = self._last
+        if row != last_row or not self._painting:
+            source = self._to_source(index)
+            if not source.isValid() or source.model() is not self._model:
+                super().initStyleOption(option, index)
+                return
+            source_row = source.row()
+            if self._painting:
+                self._last = (row, source_row)
+        text, icon = self._cell(source_row, index.column())
+        features = option.features
+        if icon is None:
+            wanted = self._with_text.get(features)
+            if wanted is None:
+                wanted = self._with_text[features] = features | _features()[0]
+        else:
+            wanted = self._with_icon.get(features)
+            if wanted is None:
+                has_display, has_decoration = _features()
+                wanted = self._with_icon[features] = features | has_display | has_decoration
             option.icon = icon
+        option.features = wanted
+        option.text = text
+        option.index = index if type(index) is QModelIndex else QModelIndex(index)
         option.styleObject = None  # as the default: no style animations inside item views
 
 
+def _features() -> tuple[object, object]:
+    """``QStyleOptionViewItem``'s HasDisplay and HasDecoration (imported on first use)."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    feature = QStyleOptionViewItem.ViewItemFeature
+    return feature.HasDisplay, feature.HasDecoration
+
+
 class JobsTableView(QTableView):
-    """A ``QTableView`` that says something useful when it has no rows."""
+    """A ``QTableView`` that says something useful when it has no rows.
+
+    Signals:
+        currentRowChanged(): the current index moved to another row (or to none).
+    """
+
+    currentRowChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._empty_text = EMPTY_HINT
+        # A viewport made in Python, so ``viewport()`` returns an object PySide already
+        # wraps. Qt's own is of a private class: to wrap it, shiboken initialises the
+        # Python type of every QWidget subclass (55 enum types, 12-20 ms of the first
+        # frame, which paints the empty-table hint through it). Set up as Qt's is.
+        viewport = QWidget(self)
+        self.setViewport(viewport)
+        viewport.setObjectName("qt_scrollarea_viewport")
+        viewport.setBackgroundRole(QPalette.ColorRole.Base)
+        viewport.setAutoFillBackground(True)
+        # No text shaping where the script does not need it (Latin, digits: every cell
+        # here, ~150 a screen): Qt lays each cell's text out three times, and HarfBuzz was
+        # a fifth of a repaint. Only kerning is lost. Family and size still follow the
+        # parent's font (only the strategy is set).
+        font = QFont()
+        font.setStyleStrategy(QFont.StyleStrategy.PreferNoShaping)
+        self.setFont(font)
 
     @property
     def empty_text(self) -> str:
@@ -147,8 +223,27 @@ class JobsTableView(QTableView):
             self._empty_text = text
             self.viewport().update()
 
+    def currentChanged(
+        self,
+        current: QModelIndex | QPersistentModelIndex,
+        previous: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        # Instead of connecting to ``selectionModel().currentRowChanged``: wrapping the
+        # selection model at start-up costs an enum type, and this survives a new model.
+        super().currentChanged(current, previous)
+        if current.row() != previous.row() or current.isValid() != previous.isValid():
+            self.currentRowChanged.emit()
+
     def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
+        delegate = self.itemDelegate()
+        fast = isinstance(delegate, JobsItemDelegate)
+        if fast:
+            delegate.begin_paint()
+        try:
+            super().paintEvent(event)
+        finally:
+            if fast:
+                delegate.end_paint()
         model = self.model()
         if model is None or model.rowCount() > 0 or not self._empty_text:
             return
@@ -276,7 +371,7 @@ class JobsPanel(QWidget):
         self.filter_edit.textChanged.connect(self._on_filter_changed)
         self.table.customContextMenuRequested.connect(self._show_context_menu)
         self.table.doubleClicked.connect(self._on_double_clicked)
-        self.table.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
+        self.table.currentRowChanged.connect(self._emit_current)
         self.proxy.dataChanged.connect(self._on_rows_changed)
         self.proxy.modelReset.connect(self._emit_current)
         self.proxy.rowsRemoved.connect(self._emit_current)
@@ -367,9 +462,6 @@ class JobsPanel(QWidget):
         request = index.data(RequestRole)
         if isinstance(request, LipsyncRequest) and request.status == COMPLETED:
             self.openOutputRequested.emit(request)
-
-    def _on_current_row_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
-        self._emit_current()
 
     def _on_rows_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
         row = self.table.currentIndex().row()

@@ -15,28 +15,31 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QStandardPaths, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QDrag
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
     QStackedWidget,
-    QStyle,
     QVBoxLayout,
     QWidget,
 )
 
 from ..api import COMPLETED, FAILED, LipsyncRequest
-from .video_player import VideoPlayer
+from .video_player import VideoPlayer, standard_icon
 from .video_surface import make_file_drag
 
 if TYPE_CHECKING:
     # Not at run time: the panel is built for the window's first frame, before asyncio
-    # and the services are imported (``attach_outputs`` joins them).
+    # and the services are imported (``attach_outputs``, joins them). Nor the Qt classes
+    # the first frame does not use (QStyle, QFileDialog, QUrl, QStandardPaths): PySide
+    # creates every enum type of a class when it is first imported (~1 ms each).
     import asyncio
+
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDrag
 
     from ..services.outputs import OutputCache
 
@@ -54,7 +57,7 @@ _UNSAFE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
 #: ``ask(suggested_name, on_chosen)``: ask where to save and call ``on_chosen(path)`` if the
 #: user picks one. Must not block: a modal ``exec()`` would nest an event loop under qasync.
 AskSavePath = Callable[[str, Callable[[str], None]], None]
-OpenUrl = Callable[[QUrl], object]
+OpenUrl = Callable[["QUrl"], object]
 
 
 def not_ready_text(request: LipsyncRequest) -> str:
@@ -130,15 +133,11 @@ class PreviewPanel(QWidget):
         self.player.surface.drag_requested.connect(self.start_drag)
         self.player.error.connect(self._on_player_error)
         self.play_action = self.player.play_action
-        style = self.style()
-        self.save_button = QPushButton(
-            style.standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton), "Save as…", self
-        )
+        # Their icons are set with the player's first video (``_open``).
+        self.save_button = QPushButton("Save as…", self)
         self.save_button.setToolTip("Save a copy of the video")
         self.save_button.clicked.connect(self.save_as)
-        self.folder_button = QPushButton(
-            style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Show in folder", self
-        )
+        self.folder_button = QPushButton("Show in folder", self)
         self.folder_button.setToolTip("Open the folder that holds the video")
         self.folder_button.clicked.connect(self.show_in_folder)
         # A row of their own: beside the transport controls they squeezed the seek bar.
@@ -229,6 +228,8 @@ class PreviewPanel(QWidget):
         if request is None:
             self._show_message(EMPTY, EMPTY_TEXT)
         elif request.status == COMPLETED:
+            # The player is made a step at a time while the video downloads.
+            self.player.prepare()
             self._show_message(DOWNLOADING, "Opening the video…")
             self.progress_bar.setRange(0, 0)
             self.outputs.fetch(request)
@@ -303,6 +304,8 @@ class PreviewPanel(QWidget):
         target = self._saved_copy or self._path
         if target is None:
             return
+        from PySide6.QtCore import QUrl
+
         if self._open_url(QUrl.fromLocalFile(str(target.parent))) is False:
             self.message.emit(
                 f"Could not open the folder {target.parent}: no file manager answered. "
@@ -315,8 +318,7 @@ class PreviewPanel(QWidget):
             return None
         picture = self.player.surface.current_image()
         if picture.isNull():
-            icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
-            picture = icon.pixmap(48, 48).toImage()
+            picture = standard_icon(self, "SP_MediaPlay").pixmap(48, 48).toImage()
         return make_file_drag(self.player.surface, self._path, picture)
 
     def start_drag(self) -> None:
@@ -343,6 +345,9 @@ class PreviewPanel(QWidget):
         self._path = path
         self._saved_copy = None
         self._state = READY
+        if self.save_button.icon().isNull():
+            self.save_button.setIcon(standard_icon(self, "SP_DialogSaveButton"))
+            self.folder_button.setIcon(standard_icon(self, "SP_DirOpenIcon"))
         self.player.load(path)
         self._pages.setCurrentIndex(1)
 
@@ -392,6 +397,9 @@ class PreviewPanel(QWidget):
         self.saved.emit(str(target))
 
     def _ask_with_dialog(self, name: str, on_chosen: Callable[[str], None]) -> None:
+        from PySide6.QtCore import QStandardPaths
+        from PySide6.QtWidgets import QFileDialog
+
         folder = self._save_dir or Path(
             QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation)
             or Path.home()

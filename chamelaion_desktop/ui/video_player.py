@@ -1,23 +1,43 @@
 """An inline video player: the picture, play/pause, seek, time, volume and mute.
 
-The ``QMediaPlayer`` and ``QAudioOutput`` are made on the first ``load`` (they cost ~0.25 s,
-PITFALLS.md), and QtMultimedia is imported then too, so a window that never previews
-anything never pays for them. Without a sound device ``QAudioOutput`` stays silent and
-playback still advances.
+The ``QMediaPlayer`` and ``QAudioOutput`` are made when a video is about to be needed, so a
+window that never previews anything never pays for them: ``prepare`` makes them a step at
+a time on the GUI thread (the control icons, QtNetwork, QtMultimedia, the big libraries of
+its FFmpeg plugin, then the player: 5-12 ms each), where making them at once on the first
+``load`` froze the window for 30-50 ms (PITFALLS.md: ~0.25 s on a slower machine;
+benchmarks/bench_ui.py). Doing it in another thread instead made things worse: the dynamic
+linker working there stalled the GUI thread too. Without a sound device ``QAudioOutput``
+stays silent and playback still advances.
+
+The control icons come from the style when the player is prepared, loaded or shown, not
+when it is built: the window's first frame shows no player, and PySide creates eleven enum
+types with ``QStyle`` (10-15 ms of the start, benchmarks/bench_startup.py).
+
+The player's commands (``stop``, ``setSource``, ``play``, ``pause``, ``setPosition``) are
+queued calls run by the event loop (``_invoke``), never called from Python: a call from
+Python holds the GIL while QtMultimedia tears its pipeline down, and the pipeline's threads
+destroy objects connected to the ``QAudioOutput`` made here, whose ``disconnectNotify``
+then waits for the GIL inside PySide while holding the lock the GUI thread waits for: the
+window froze for good, about once in ten stop-after-play under load (tests).
 """
 
 from __future__ import annotations
 
+import ctypes
+import glob
+import importlib
+import logging
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSlider,
-    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -27,7 +47,15 @@ from .video_surface import VideoSurface
 
 if TYPE_CHECKING:
     # QtMultimedia itself is imported with the player, on the first ``load``.
+    from PySide6.QtGui import QIcon
     from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+
+
+log = logging.getLogger(__name__)
+
+#: The largest libraries QtMultimedia's FFmpeg plugin links, in Qt's library folder: mapped
+#: one per step by ``VideoPlayer.prepare`` (~6-8 ms each here) before the plugin itself.
+PLUGIN_LIBRARIES = ("libQt6Quick.so.6", "libavformat.so.[0-9]*")
 
 
 def format_time(ms: int) -> str:
@@ -59,6 +87,7 @@ class VideoPlayer(QWidget):
         super().__init__(parent)
         self._player: QMediaPlayer | None = None
         self._audio: QAudioOutput | None = None
+        self._steps: Iterator[Callable[[], object]] | None = None  # ``prepare``
         self._source: Path | None = None
         # Qt deletes children in creation order: the player must go before the surface
         # whose sink it feeds, so it lives under a holder created ahead of the surface.
@@ -66,10 +95,8 @@ class VideoPlayer(QWidget):
         self.surface = VideoSurface(self)
         self.surface.clicked.connect(self.toggle_play)
 
-        style = self.style()
-        self.play_action = QAction(
-            style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play", self
-        )
+        self._icons_shown = False  # ``_show_icons`` (first load or show)
+        self.play_action = QAction("Play", self)
         self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
         self.play_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.play_action.setToolTip("Play or pause (Space)")
@@ -152,23 +179,59 @@ class VideoPlayer(QWidget):
 
     # -- commands ---------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Make the media player soon, a step at a time between other events (see the
+        module docstring), so that ``load`` finds it ready. Idempotent; ``load`` makes
+        what is left at once."""
+        if self._player is not None or self._steps is not None:
+            return
+        self._steps = iter(
+            [
+                self._show_icons,  # QStyle's Python type: ~10 ms the first time
+                lambda: importlib.import_module("PySide6.QtNetwork"),
+                lambda: importlib.import_module("PySide6.QtMultimedia"),
+                *(lambda name=name: _map_qt_library(name) for name in PLUGIN_LIBRARIES),
+                self._ensure_player,
+            ]
+        )
+        self._schedule_step()
+
+    def _schedule_step(self) -> None:
+        # A 1 ms timer, not a zero one: Qt runs zero timers posted by a zero timer in the
+        # same pass, and the steps would then run back to back.
+        QTimer.singleShot(1, self, self._next_step)
+
+    def _next_step(self) -> None:
+        step = next(self._steps, None) if self._steps is not None else None
+        if step is None or self._player is not None:
+            return
+        step()
+        self._schedule_step()
+
     def load(self, path: Path) -> None:
-        """Open ``path`` paused on its first frame; replaces what was loaded."""
-        player = self._ensure_player()
-        player.stop()
+        """Open ``path`` paused on its first frame; replaces what was loaded. The player
+        gets it from the event loop's next turn (``_invoke``)."""
+        from PySide6.QtCore import Q_ARG, QUrl
+
+        self._show_icons()
+        self._ensure_player()
         self.surface.clear()
         self._source = Path(path)
-        player.setSource(QUrl.fromLocalFile(str(self._source)))
+        self._invoke("stop")
+        self._invoke("setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(self._source))))
         # Pausing a freshly loaded source decodes and shows its first frame.
-        player.pause()
+        self._invoke("pause")
         self.play_action.setEnabled(True)
         self.seek_slider.setEnabled(True)
 
     def unload(self) -> None:
-        """Stop and let go of the file (it may then be moved or deleted)."""
+        """Stop and let go of the file (it may then be moved or deleted), from the event
+        loop's next turn (``_invoke``)."""
         if self._player is not None:
-            self._player.stop()
-            self._player.setSource(QUrl())
+            from PySide6.QtCore import Q_ARG, QUrl
+
+            self._invoke("stop")
+            self._invoke("setSource", Q_ARG(QUrl, QUrl()))
         self._source = None
         self.surface.clear()
         self.play_action.setEnabled(False)
@@ -179,12 +242,12 @@ class VideoPlayer(QWidget):
     def play(self) -> None:
         """Start or resume playback (from the start again once it reached the end)."""
         if self._player is not None and self._source is not None:
-            self._player.play()
+            self._invoke("play")
 
     def pause(self) -> None:
         """Pause playback; the frame stays on screen."""
         if self._player is not None and self._source is not None:
-            self._player.pause()
+            self._invoke("pause")
 
     def toggle_play(self) -> None:
         """Pause when playing, play otherwise (the Space key)."""
@@ -196,7 +259,9 @@ class VideoPlayer(QWidget):
     def seek(self, ms: int) -> None:
         """Jump to ``ms`` milliseconds from the start."""
         if self._player is not None and self._source is not None:
-            self._player.setPosition(max(0, ms))
+            from PySide6.QtCore import Q_ARG
+
+            self._invoke("setPosition", Q_ARG("qlonglong", max(0, ms)))
 
     def set_volume(self, percent: int) -> None:
         """Volume 0..100 (linear); the slider follows."""
@@ -218,7 +283,15 @@ class VideoPlayer(QWidget):
 
     # -- internals --------------------------------------------------------------------
 
+    def _invoke(self, slot: str, *args: object) -> None:
+        """Call the media player's ``slot`` from the event loop (queued), not from Python:
+        see the module docstring. Calls made one after another keep their order."""
+        from PySide6.QtCore import QMetaObject
+
+        QMetaObject.invokeMethod(self._player, slot, Qt.ConnectionType.QueuedConnection, *args)
+
     def _ensure_player(self) -> QMediaPlayer:
+        self._steps = iter(())  # ``prepare``'s steps are over
         if self._player is None:
             from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
@@ -252,10 +325,10 @@ class VideoPlayer(QWidget):
         from PySide6.QtMultimedia import QMediaPlayer
 
         playing = state == QMediaPlayer.PlaybackState.PlayingState
-        icon = (
-            QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self._show_icons()
+        self.play_action.setIcon(
+            standard_icon(self, "SP_MediaPause" if playing else "SP_MediaPlay")
         )
-        self.play_action.setIcon(self.style().standardIcon(icon))
         self.play_action.setText("Pause" if playing else "Play")
         self.playing_changed.emit(playing)
 
@@ -268,10 +341,43 @@ class VideoPlayer(QWidget):
         self.time_label.setText(f"{format_time(position)} / {format_time(duration)}")
 
     def _show_muted(self, muted: bool) -> None:
-        icon = (
-            QStyle.StandardPixmap.SP_MediaVolumeMuted
-            if muted
-            else QStyle.StandardPixmap.SP_MediaVolume
-        )
-        self.mute_button.setIcon(self.style().standardIcon(icon))
+        if self._icons_shown:
+            icon = "SP_MediaVolumeMuted" if muted else "SP_MediaVolume"
+            self.mute_button.setIcon(standard_icon(self, icon))
         self.mute_button.setToolTip("Sound off: click to turn it on" if muted else "Mute")
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._show_icons()  # before the first paint of the controls
+        super().showEvent(event)
+
+    def _show_icons(self) -> None:
+        if self._icons_shown:
+            return
+        self._icons_shown = True
+        playing = self.is_playing()
+        self.play_action.setIcon(
+            standard_icon(self, "SP_MediaPause" if playing else "SP_MediaPlay")
+        )
+        self._show_muted(self.mute_button.isChecked())
+
+
+def _map_qt_library(pattern: str) -> None:
+    """Map the library ``pattern`` names in Qt's library folder (best effort: the plugin
+    loads it anyway). ``RTLD_LOCAL``: its symbols stay out of the global scope, where they
+    could clash with PyAV's own FFmpeg."""
+    from PySide6.QtCore import QLibraryInfo
+
+    folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.LibrariesPath)
+    for path in sorted(glob.glob(os.path.join(folder, pattern)))[:1]:
+        try:
+            ctypes.CDLL(path, mode=os.RTLD_LOCAL)
+        except OSError as exc:
+            log.debug("not preloaded: %s (%s)", path, exc)
+
+
+def standard_icon(widget: QWidget, name: str) -> QIcon:
+    """The style's standard icon ``name`` (a ``QStyle.StandardPixmap`` member name) for
+    ``widget``. ``QStyle`` is imported here, on first use (see the module docstring)."""
+    from PySide6.QtWidgets import QStyle
+
+    return widget.style().standardIcon(getattr(QStyle.StandardPixmap, name))
