@@ -13,15 +13,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import ResponseFormatError
+from .statuses import COMPLETED, FAILED, PROCESSING, QUEUED, TERMINAL_STATUSES
 
-#: Status strings as the API spells them. ``processing`` comes from the sibling
-#: video-translate API; any other string is kept verbatim (see ``LipsyncRequest.status``).
-QUEUED = "queued"
-PROCESSING = "processing"
-COMPLETED = "completed"
-FAILED = "failed"
-#: Statuses after which a request no longer changes.
-TERMINAL_STATUSES = frozenset({COMPLETED, FAILED})
+__all__ = [
+    "COMPLETED",
+    "FAILED",
+    "PROCESSING",
+    "QUEUED",
+    "TERMINAL_STATUSES",
+    "Health",
+    "LipsyncGenerate",
+    "LipsyncRequest",
+    "Pagination",
+    "RequestPage",
+    "User",
+    "parse_timestamp",
+]
 
 
 def parse_timestamp(value: object) -> datetime | None:

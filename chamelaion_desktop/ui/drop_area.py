@@ -8,25 +8,25 @@ empty. Text helpers here format sizes in MB (10^6 bytes) and durations in second
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (
-    QColor,
-    QDragEnterEvent,
-    QDragLeaveEvent,
-    QDragMoveEvent,
-    QDropEvent,
-    QFontMetrics,
-    QPainter,
-    QPainterPath,
-    QPaintEvent,
-    QPalette,
-    QPen,
-)
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..core.media import MediaInfo
+if TYPE_CHECKING:
+    # Annotations only: importing a Qt class makes PySide create its enum types, and the
+    # drag events' cost ~4 ms of the first frame, which no drag precedes. ``core.media``
+    # builds three dataclasses (~3 ms); the probe imports it with the first file.
+    from PySide6.QtGui import (
+        QDragEnterEvent,
+        QDragLeaveEvent,
+        QDragMoveEvent,
+        QDropEvent,
+        QPaintEvent,
+    )
+
+    from ..core.media import MediaInfo
 
 _CODEC_NAMES = {
     "h264": "H.264",

@@ -10,7 +10,6 @@ the caller, who reports back through ``show_upload_progress`` and ``upload_*``.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.media import MediaInfo
 from .drop_area import DropArea, DropIcon, InputSlot, format_duration
 from .file_chooser import FileChooser, QtFileChooser
 from .input_sorting import MAX_FILES, Note, PendingFiles, Sorted, too_many
@@ -32,6 +30,7 @@ from .job_options import JobOptions
 from .upload_progress import ERROR_COLORS, SUCCESS_COLORS, WARNING_COLORS, UploadStatus, tone
 
 if TYPE_CHECKING:
+    from ..core.media import MediaInfo  # annotations only (drop_area.py says why)
     from ..services.probe import ProbeService
 
 #: Audio and video lengths may differ by this many seconds before the panel warns.
@@ -323,6 +322,8 @@ class InputPanel(QWidget):
         self.warning_label.show()
 
     def _show_messages(self, messages: list[Note]) -> None:
+        import html  # on first use: html.entities is ~2 ms the first frame can do without
+
         self._messages = messages
         lines = []
         for text, is_error in messages:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..core.media import MediaInfo
+if TYPE_CHECKING:
+    from ..core.media import MediaInfo  # annotations only (drop_area.py says why)
 
 #: A line for the user: ``(text, is_error)``.
 Note = tuple[str, bool]

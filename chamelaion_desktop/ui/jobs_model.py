@@ -26,13 +26,15 @@ from PySide6.QtCore import (
     QTimer,
 )
 
-from ..api import COMPLETED, FAILED, PROCESSING, QUEUED, LipsyncRequest
+from ..api import COMPLETED, FAILED, PROCESSING, QUEUED
 from . import status_icons
 from .formatting import changed_columns, column_runs, format_duration, format_utc
 from .status_icons import StatusIcons
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QIcon  # made by StatusIcons, on the first painted row
+
+    from ..api import LipsyncRequest  # api.models: imported once the first page arrives
 
 (COL_REFERENCE, COL_STATUS, COL_CREATED, COL_STARTED, COL_FINISHED, COL_DURATION, COL_ERROR) = (
     range(7)
@@ -63,6 +65,13 @@ ROW_FLAGS = (
 _ROLES = frozenset(
     {_DISPLAY, _DECORATION, _TOOLTIP, SortRole, RequestRole, RowKeyRole, ProgressRole}
 )
+
+
+def as_request(value: object) -> LipsyncRequest | None:
+    """``value`` (a ``RequestRole`` datum) if it is a ``LipsyncRequest``, else None."""
+    from ..api.models import LipsyncRequest  # loaded with the first page, not at start-up
+
+    return value if isinstance(value, LipsyncRequest) else None
 
 
 def local_key(local_id: int) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import (
     QAbstractItemModel,
     QModelIndex,
@@ -11,7 +13,6 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from ..api import LipsyncRequest
 from .jobs_model import (
     COL_CREATED,
     COL_REFERENCE,
@@ -19,7 +20,11 @@ from .jobs_model import (
     JobsTableModel,
     RequestRole,
     SortRole,
+    as_request,
 )
+
+if TYPE_CHECKING:
+    from ..api import LipsyncRequest
 
 
 class JobsProxyModel(QSortFilterProxyModel):
@@ -64,5 +69,4 @@ class JobsProxyModel(QSortFilterProxyModel):
 
     def request_at(self, row: int) -> LipsyncRequest | None:
         """The request on proxy row ``row``, or None (local upload, out of range)."""
-        value = self.index(row, 0).data(RequestRole)
-        return value if isinstance(value, LipsyncRequest) else None
+        return as_request(self.index(row, 0).data(RequestRole))

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..api import COMPLETED, FAILED, LipsyncRequest
+from ..api import COMPLETED, FAILED
 from .jobs_model import (
     COL_CREATED,
     COL_DURATION,
@@ -51,6 +51,7 @@ from .jobs_model import (
     COL_STATUS,
     JobsTableModel,
     RequestRole,
+    as_request,
 )
 from .jobs_proxy import JobsProxyModel
 
@@ -58,6 +59,8 @@ if TYPE_CHECKING:
     # Imported on the first painted cell (``_features``): the window's first frame shows
     # no rows, and PySide creates eight enum types with the class (~1.5 ms).
     from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from ..api import LipsyncRequest
 
 EMPTY_HINT = "No lip-sync jobs yet. Drop a video and an audio file above to start."
 
@@ -396,8 +399,7 @@ class JobsPanel(QWidget):
 
     def current_request(self) -> LipsyncRequest | None:
         """The job on the current row; None for a local upload or no row."""
-        value = self.table.currentIndex().data(RequestRole)
-        return value if isinstance(value, LipsyncRequest) else None
+        return as_request(self.table.currentIndex().data(RequestRole))
 
     def current_reference_id(self) -> str:
         """The reference ID on the current row ("" when none)."""
@@ -459,8 +461,8 @@ class JobsPanel(QWidget):
         self.context_menu.popup(self.table.viewport().mapToGlobal(position))
 
     def _on_double_clicked(self, index: QModelIndex) -> None:
-        request = index.data(RequestRole)
-        if isinstance(request, LipsyncRequest) and request.status == COMPLETED:
+        request = as_request(index.data(RequestRole))
+        if request is not None and request.status == COMPLETED:
             self.openOutputRequested.emit(request)
 
     def _on_rows_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..api import COMPLETED, FAILED, LipsyncRequest
+from ..api import COMPLETED, FAILED
 from .video_player import VideoPlayer, standard_icon
 from .video_surface import make_file_drag
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QUrl
     from PySide6.QtGui import QDrag
 
+    from ..api import LipsyncRequest
     from ..services.outputs import OutputCache
 
 EMPTY = "empty"

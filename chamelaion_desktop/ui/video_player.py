@@ -23,8 +23,6 @@ window froze for good, about once in ten stop-after-play under load (tests).
 
 from __future__ import annotations
 
-import ctypes
-import glob
 import importlib
 import logging
 import os
@@ -33,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -47,7 +45,7 @@ from .video_surface import VideoSurface
 
 if TYPE_CHECKING:
     # QtMultimedia itself is imported with the player, on the first ``load``.
-    from PySide6.QtGui import QIcon
+    from PySide6.QtGui import QIcon, QShowEvent
     from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
 
@@ -365,6 +363,9 @@ def _map_qt_library(pattern: str) -> None:
     """Map the library ``pattern`` names in Qt's library folder (best effort: the plugin
     loads it anyway). ``RTLD_LOCAL``: its symbols stay out of the global scope, where they
     could clash with PyAV's own FFmpeg."""
+    import ctypes  # here, not at the top: the window's first frame plays nothing
+    import glob
+
     from PySide6.QtCore import QLibraryInfo
 
     folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.LibrariesPath)

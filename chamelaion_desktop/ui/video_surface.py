@@ -29,27 +29,26 @@ CPU on the other core.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import glob
-import importlib.util
 import logging
 import os
 import threading
 import weakref
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QMimeData, QObject, QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
 if TYPE_CHECKING:
     # Imported for real on first use: QtMultimedia (and QtNetwork with it) with the sink,
-    # the rest when a frame or a drag needs them; the window's first frame needs none.
-    from PySide6.QtGui import QDrag, QImage
+    # the rest when a frame or a drag needs them; the window's first frame needs none
+    # (nor ``concurrent.futures`` and ``ctypes``: ~5 ms of the start between them).
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from PySide6.QtGui import QDrag, QImage, QMouseEvent, QPaintEvent, QResizeEvent
     from PySide6.QtMultimedia import QVideoFrame, QVideoSink
 
     from ..core.frames import FrameScaler
@@ -363,6 +362,8 @@ def _scaled_with_qt(frame: QVideoFrame, size: QSize, ratio: float) -> QImage:
 def _frame_converter() -> ThreadPoolExecutor:
     """The one thread that converts video frames for every surface (made on first use)."""
     global _converter
+    from concurrent.futures import ThreadPoolExecutor
+
     with _lock:
         if _converter is None:
             _converter = ThreadPoolExecutor(
@@ -407,6 +408,8 @@ def load_frames_module() -> Future[ModuleType]:
         loading (the preview then converts every frame with Qt).
     """
     global _frames_loading
+    from concurrent.futures import Future
+
     with _lock:
         if _frames_loading is not None:
             return _frames_loading
@@ -432,6 +435,10 @@ def _preload_pyav() -> None:
     private to its loader (``RTLD_LOCAL``: Qt's FFmpeg build is another version, and the
     two must not see each other's symbols). Best effort: what fails loads with ``import``.
     """
+    import ctypes
+    import glob
+    import importlib.util
+
     try:
         spec = importlib.util.find_spec("av")
     except (ImportError, ValueError):
