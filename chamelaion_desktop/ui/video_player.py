@@ -6,8 +6,10 @@ a time on the GUI thread (the control icons, QtNetwork, QtMultimedia, the big li
 its FFmpeg plugin, then the player: 5-12 ms each), where making them at once on the first
 ``load`` froze the window for 30-50 ms (PITFALLS.md: ~0.25 s on a slower machine;
 benchmarks/bench_ui.py). Doing it in another thread instead made things worse: the dynamic
-linker working there stalled the GUI thread too. Without a sound device ``QAudioOutput``
-stays silent and playback still advances.
+linker working there stalled the GUI thread too. What the steps read from disk is read
+first by a thread of its own (``read_ahead_player_files``): with those files out of the
+page cache (after a multi-gigabyte upload, say) the steps took 20-66 ms each, not 5-12.
+Without a sound device ``QAudioOutput`` stays silent and playback still advances.
 
 The control icons come from the style when the player is prepared, loaded or shown, not
 when it is built: the window's first frame shows no player, and PySide creates eleven enum
@@ -26,6 +28,9 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,6 +59,31 @@ log = logging.getLogger(__name__)
 #: The largest libraries QtMultimedia's FFmpeg plugin links, in Qt's library folder: mapped
 #: one per step by ``VideoPlayer.prepare`` (~6-8 ms each here) before the plugin itself.
 PLUGIN_LIBRARIES = ("libQt6Quick.so.6", "libavformat.so.[0-9]*")
+
+#: What making the player reads, as glob patterns under Qt's library folder ("lib"), its
+#: plugin folder ("plugins") and PySide6's own ("pyside"): QtMultimedia's FFmpeg plugin,
+#: the libraries it links (``ldd``) and the Python modules. Only names that end in a
+#: version number are read in "lib": the wheel also ships unversioned copies of the same.
+PLAYER_FILES = (
+    ("lib", "libQt6Multimedia.so.*"),
+    ("lib", "libQt6Network.so.*"),
+    ("lib", "libQt6OpenGL.so.*"),
+    ("lib", "libQt6Concurrent.so.*"),
+    ("lib", "libQt6Quick.so.*"),
+    ("lib", "libQt6Qml.so.*"),
+    ("lib", "libQt6QmlMeta.so.*"),
+    ("lib", "libQt6QmlModels.so.*"),
+    ("lib", "libQt6QmlWorkerScript.so.*"),
+    ("lib", "libQt6DBus.so.*"),
+    ("lib", "libQt6FFmpegStub*.so.*"),
+    ("lib", "libav*.so.*"),
+    ("lib", "libsw*.so.*"),
+    ("plugins", "multimedia/*.so"),
+    ("pyside", "QtMultimedia.*so"),
+    ("pyside", "QtNetwork.*so"),
+)
+#: ``prepare``'s steps wait at most this long for the read-ahead (seconds).
+READ_AHEAD_WAIT_S = 3.0
 
 
 def format_time(ms: int) -> str:
@@ -86,6 +116,8 @@ class VideoPlayer(QWidget):
         self._player: QMediaPlayer | None = None
         self._audio: QAudioOutput | None = None
         self._steps: Iterator[Callable[[], object]] | None = None  # ``prepare``
+        self._reading: threading.Thread | None = None  # ``prepare``'s read-ahead
+        self._reading_until = 0.0  # monotonic seconds: stop waiting for it then
         self._source: Path | None = None
         # Qt deletes children in creation order: the player must go before the surface
         # whose sink it feeds, so it lives under a holder created ahead of the surface.
@@ -183,9 +215,12 @@ class VideoPlayer(QWidget):
         what is left at once."""
         if self._player is not None or self._steps is not None:
             return
+        self._reading = read_ahead_player_files()
+        self._reading_until = time.monotonic() + READ_AHEAD_WAIT_S
         self._steps = iter(
             [
                 self._show_icons,  # QStyle's Python type: ~10 ms the first time
+                self._wait_for_files,
                 lambda: importlib.import_module("PySide6.QtNetwork"),
                 lambda: importlib.import_module("PySide6.QtMultimedia"),
                 *(lambda name=name: _map_qt_library(name) for name in PLUGIN_LIBRARIES),
@@ -200,11 +235,22 @@ class VideoPlayer(QWidget):
         QTimer.singleShot(1, self, self._next_step)
 
     def _next_step(self) -> None:
-        step = next(self._steps, None) if self._steps is not None else None
-        if step is None or self._player is not None:
+        if self._player is not None or self._steps is None:
+            return
+        reading = self._reading is not None and self._reading.is_alive()
+        if reading and time.monotonic() < self._reading_until:
+            QTimer.singleShot(5, self, self._next_step)  # the read-ahead is not done
+            return
+        step = next(self._steps, None)
+        if step is None:
             return
         step()
         self._schedule_step()
+
+    def _wait_for_files(self) -> None:
+        # A step of its own: the ones after it read what the read-ahead thread is reading;
+        # ``_next_step`` holds them back until it is done (or READ_AHEAD_WAIT_S passed).
+        return
 
     def load(self, path: Path) -> None:
         """Open ``path`` paused on its first frame; replaces what was loaded. The player
@@ -374,6 +420,52 @@ def _map_qt_library(pattern: str) -> None:
             ctypes.CDLL(path, mode=os.RTLD_LOCAL)
         except OSError as exc:
             log.debug("not preloaded: %s (%s)", path, exc)
+
+
+def player_files() -> list[str]:
+    """The files of ``PLAYER_FILES`` that exist here (absolute paths; none on a platform
+    whose libraries are named otherwise)."""
+    import glob
+
+    import PySide6
+    from PySide6.QtCore import QLibraryInfo
+
+    folders = {
+        "lib": QLibraryInfo.path(QLibraryInfo.LibraryPath.LibrariesPath),
+        "plugins": QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath),
+        "pyside": os.path.dirname(PySide6.__file__),
+    }
+    found: list[str] = []
+    for where, pattern in PLAYER_FILES:
+        for path in sorted(glob.glob(os.path.join(folders[where], pattern))):
+            if where != "lib" or re.search(r"\.so\.\d+$", path):
+                found.append(path)
+    return found
+
+
+def read_ahead_player_files() -> threading.Thread:
+    """Read ``player_files()`` once, in a daemon thread, so that they are in the page
+    cache when the GUI thread maps them (reads release the GIL; one 1 MiB buffer).
+
+    Returns:
+        The thread, started; it ends when every file was read (errors are skipped: the
+        read is only a hint).
+    """
+    paths = player_files()
+
+    def read() -> None:
+        buffer = bytearray(1 << 20)
+        for path in paths:
+            try:
+                with open(path, "rb", buffering=0) as file:
+                    while file.readinto(buffer):
+                        pass
+            except OSError as exc:
+                log.debug("not read ahead: %s (%s)", path, exc)
+
+    thread = threading.Thread(target=read, name="preview-read-ahead", daemon=True)
+    thread.start()
+    return thread
 
 
 def standard_icon(widget: QWidget, name: str) -> QIcon:
