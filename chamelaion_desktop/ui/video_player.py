@@ -118,6 +118,7 @@ class VideoPlayer(QWidget):
         self._steps: Iterator[Callable[[], object]] | None = None  # ``prepare``
         self._reading: threading.Thread | None = None  # ``prepare``'s read-ahead
         self._reading_until = 0.0  # monotonic seconds: stop waiting for it then
+        self._waiting_for_files = False
         self._source: Path | None = None
         # Qt deletes children in creation order: the player must go before the surface
         # whose sink it feeds, so it lives under a holder created ahead of the surface.
@@ -237,10 +238,12 @@ class VideoPlayer(QWidget):
     def _next_step(self) -> None:
         if self._player is not None or self._steps is None:
             return
-        reading = self._reading is not None and self._reading.is_alive()
-        if reading and time.monotonic() < self._reading_until:
-            QTimer.singleShot(5, self, self._next_step)  # the read-ahead is not done
-            return
+        if self._waiting_for_files:
+            reading = self._reading is not None and self._reading.is_alive()
+            if reading and time.monotonic() < self._reading_until:
+                QTimer.singleShot(5, self, self._next_step)  # the read-ahead is not done
+                return
+            self._waiting_for_files = False
         step = next(self._steps, None)
         if step is None:
             return
@@ -248,9 +251,9 @@ class VideoPlayer(QWidget):
         self._schedule_step()
 
     def _wait_for_files(self) -> None:
-        # A step of its own: the ones after it read what the read-ahead thread is reading;
+        # The steps after this one read what the read-ahead thread is reading:
         # ``_next_step`` holds them back until it is done (or READ_AHEAD_WAIT_S passed).
-        return
+        self._waiting_for_files = True
 
     def load(self, path: Path) -> None:
         """Open ``path`` paused on its first frame; replaces what was loaded. The player

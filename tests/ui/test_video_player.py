@@ -153,3 +153,29 @@ def test_playing_and_stopping_in_a_row_never_freezes(
         player.unload()
         qtbot.wait(10)
     qtbot.waitUntil(lambda: not player.is_playing(), timeout=5_000)
+
+
+def test_the_players_files_are_found_without_the_wheels_unversioned_copies() -> None:
+    from chamelaion_desktop.ui.video_player import player_files
+
+    names = {Path(path).name for path in player_files()}
+    assert {"libffmpegmediaplugin.so", "libQt6Multimedia.so.6"} <= names
+    assert any(name.startswith("libavformat.so.") for name in names)
+    assert "libavformat.so" not in names  # the same bytes again under another name
+
+
+def test_prepare_waits_for_the_read_ahead_before_making_the_player(
+    player: VideoPlayer, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chamelaion_desktop.ui import video_player
+
+    release = threading.Event()
+    reading = threading.Thread(target=release.wait, daemon=True)
+    monkeypatch.setattr(video_player, "read_ahead_player_files", lambda: reading)
+    reading.start()
+    player.prepare()
+    qtbot.wait(150)
+    assert player.media_player is None  # the icons came; the rest waits for the files
+    assert not player.play_action.icon().isNull()
+    release.set()
+    qtbot.waitUntil(lambda: player.media_player is not None, timeout=10_000)
