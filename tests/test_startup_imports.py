@@ -42,7 +42,10 @@ AFTER_FIRST_FRAME = (
     # for the first page of jobs and the first probed file.
     "chamelaion_desktop.api.models",
     "chamelaion_desktop.core.media",
-    # Only for playing a preview: mapping libraries, the frame converter's thread pool.
+    # Only for playing a preview: the player itself (made with the first completed job
+    # shown), mapping libraries, the frame converter's thread pool.
+    "chamelaion_desktop.ui.video_player",
+    "chamelaion_desktop.ui.video_surface",
     "ctypes",
     "concurrent.futures",
 )

@@ -22,7 +22,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QAction,
-    QFont,
     QGuiApplication,
     QKeySequence,
     QPainter,
@@ -207,13 +206,34 @@ class JobsTableView(QTableView):
         viewport.setObjectName("qt_scrollarea_viewport")
         viewport.setBackgroundRole(QPalette.ColorRole.Base)
         viewport.setAutoFillBackground(True)
+        self._unshaped = False  # ``_use_unshaped_font``, with the first rows
+
+    def _use_unshaped_font(self) -> None:
         # No text shaping where the script does not need it (Latin, digits: every cell
         # here, ~150 a screen): Qt lays each cell's text out three times, and HarfBuzz was
         # a fifth of a repaint. Only kerning is lost. Family and size still follow the
-        # parent's font (only the strategy is set).
+        # parent's font (only the strategy is set). Set with the first rows, not at start:
+        # PySide creates QFont's nine enum types with the class (~3 ms of the first frame).
+        if self._unshaped:
+            return
+        self._unshaped = True
+        from PySide6.QtGui import QFont
+
         font = QFont()
         font.setStyleStrategy(QFont.StyleStrategy.PreferNoShaping)
         self.setFont(font)
+
+    def rowsInserted(
+        self, parent: QModelIndex | QPersistentModelIndex, start: int, end: int
+    ) -> None:
+        self._use_unshaped_font()
+        super().rowsInserted(parent, start, end)
+
+    def reset(self) -> None:
+        model = self.model()
+        if model is not None and model.rowCount() > 0:
+            self._use_unshaped_font()
+        super().reset()
 
     @property
     def empty_text(self) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -28,8 +28,6 @@ from PySide6.QtWidgets import (
 )
 
 from ..api import COMPLETED, FAILED
-from .video_player import VideoPlayer, standard_icon
-from .video_surface import make_file_drag
 
 if TYPE_CHECKING:
     # Not at run time: the panel is built for the window's first frame, before asyncio
@@ -43,6 +41,7 @@ if TYPE_CHECKING:
 
     from ..api import LipsyncRequest
     from ..services.outputs import OutputCache
+    from .video_player import VideoPlayer
 
 EMPTY = "empty"
 NOT_READY = "not_ready"
@@ -130,10 +129,11 @@ class PreviewPanel(QWidget):
         column.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
         column.addStretch(1)
 
-        self.player = VideoPlayer(self)
-        self.player.surface.drag_requested.connect(self.start_drag)
-        self.player.error.connect(self._on_player_error)
-        self.play_action = self.player.play_action
+        # The player is made with the first completed job shown (``player``); its play
+        # action exists from the start, disabled, for the window to add to itself.
+        self._player: VideoPlayer | None = None
+        self.play_action = QAction("Play", self)
+        self.play_action.setEnabled(False)
         # Their icons are set with the player's first video (``_open``).
         self.save_button = QPushButton("Save as…", self)
         self.save_button.setToolTip("Save a copy of the video")
@@ -141,18 +141,11 @@ class PreviewPanel(QWidget):
         self.folder_button = QPushButton("Show in folder", self)
         self.folder_button.setToolTip("Open the folder that holds the video")
         self.folder_button.clicked.connect(self.show_in_folder)
-        # A row of their own: beside the transport controls they squeezed the seek bar.
-        keep_row = QHBoxLayout()
-        keep_row.addStretch(1)
-        keep_row.addWidget(self.save_button)
-        keep_row.addWidget(self.folder_button)
-        player_layout = self.player.layout()
-        assert isinstance(player_layout, QVBoxLayout)
-        player_layout.addLayout(keep_row)
+        self.save_button.hide()  # shown with the player, below its controls
+        self.folder_button.hide()
 
         self._pages = QStackedWidget(self)
         self._pages.addWidget(message_page)
-        self._pages.addWidget(self.player)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._pages)
@@ -170,6 +163,33 @@ class PreviewPanel(QWidget):
         outputs.progress.connect(self._on_progress)
         outputs.ready.connect(self._on_ready)
         outputs.failed.connect(self._on_failed)
+
+    @property
+    def player(self) -> VideoPlayer:
+        """The inline player (page 2), made on first use: the first completed job shown.
+
+        Not with the panel: the window's first frame shows no video, and the player's
+        modules, widgets and Qt types cost ~8 ms of the start (benchmarks/bench_startup.py).
+        """
+        if self._player is None:
+            from .video_player import VideoPlayer
+
+            player = VideoPlayer(self, play_action=self.play_action)
+            player.surface.drag_requested.connect(self.start_drag)
+            player.error.connect(self._on_player_error)
+            # A row of their own: beside the transport controls they squeezed the seek bar.
+            keep_row = QHBoxLayout()
+            keep_row.addStretch(1)
+            keep_row.addWidget(self.save_button)
+            keep_row.addWidget(self.folder_button)
+            self.save_button.show()
+            self.folder_button.show()
+            player_layout = player.layout()
+            assert isinstance(player_layout, QVBoxLayout)
+            player_layout.addLayout(keep_row)
+            self._pages.addWidget(player)
+            self._player = player
+        return self._player
 
     @property
     def outputs(self) -> OutputCache:
@@ -259,16 +279,19 @@ class PreviewPanel(QWidget):
     # -- playback ---------------------------------------------------------------------
 
     def play(self) -> None:
-        """Start or resume playback."""
-        self.player.play()
+        """Start or resume playback (nothing before a video was opened)."""
+        if self._player is not None:
+            self._player.play()
 
     def pause(self) -> None:
         """Pause playback."""
-        self.player.pause()
+        if self._player is not None:
+            self._player.pause()
 
     def toggle_play(self) -> None:
         """Pause when playing, play otherwise (Space)."""
-        self.player.toggle_play()
+        if self._player is not None:
+            self._player.toggle_play()
 
     # -- keeping the video ------------------------------------------------------------
 
@@ -317,6 +340,9 @@ class PreviewPanel(QWidget):
         """The drag that carries the video file out (``text/uri-list``), or None."""
         if self._path is None:
             return None
+        from .video_player import standard_icon
+        from .video_surface import make_file_drag
+
         picture = self.player.surface.current_image()
         if picture.isNull():
             picture = standard_icon(self, "SP_MediaPlay").pixmap(48, 48).toImage()
@@ -347,6 +373,8 @@ class PreviewPanel(QWidget):
         self._saved_copy = None
         self._state = READY
         if self.save_button.icon().isNull():
+            from .video_player import standard_icon
+
             self.save_button.setIcon(standard_icon(self, "SP_DialogSaveButton"))
             self.folder_button.setIcon(standard_icon(self, "SP_DirOpenIcon"))
         self.player.load(path)
@@ -355,7 +383,8 @@ class PreviewPanel(QWidget):
     def _unload(self) -> None:
         self._path = None
         self._saved_copy = None
-        self.player.unload()
+        if self._player is not None:
+            self._player.unload()
 
     def _on_progress(self, request_id: str, done: int, total: int) -> None:
         if self._request is None or request_id != self._request.id or self._state != DOWNLOADING:

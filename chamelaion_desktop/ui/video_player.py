@@ -111,7 +111,14 @@ class VideoPlayer(QWidget):
     playing_changed = Signal(bool)
     error = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, play_action: QAction | None = None
+    ) -> None:
+        """Args:
+        parent: the owning widget.
+        play_action: the action to use as ``play_action`` (an owner that exists before
+            the player shares its own); made here when None.
+        """
         super().__init__(parent)
         self._player: QMediaPlayer | None = None
         self._audio: QAudioOutput | None = None
@@ -127,7 +134,8 @@ class VideoPlayer(QWidget):
         self.surface.clicked.connect(self.toggle_play)
 
         self._icons_shown = False  # ``_show_icons`` (first load or show)
-        self.play_action = QAction("Play", self)
+        self.play_action = play_action if play_action is not None else QAction("Play", self)
+        self.play_action.setText("Play")
         self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
         self.play_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.play_action.setToolTip("Play or pause (Space)")
@@ -448,17 +456,17 @@ def player_files() -> list[str]:
 
 def read_ahead_player_files() -> threading.Thread:
     """Read ``player_files()`` once, in a daemon thread, so that they are in the page
-    cache when the GUI thread maps them (reads release the GIL; one 1 MiB buffer).
+    cache when the GUI thread maps them (reads release the GIL; one 1 MiB buffer; the
+    folders are listed in the thread too).
 
     Returns:
         The thread, started; it ends when every file was read (errors are skipped: the
         read is only a hint).
     """
-    paths = player_files()
 
     def read() -> None:
         buffer = bytearray(1 << 20)
-        for path in paths:
+        for path in player_files():
             try:
                 with open(path, "rb", buffering=0) as file:
                     while file.readinto(buffer):

@@ -119,7 +119,12 @@ def test_a_completed_job_downloads_plays_and_saves(
     panel.message.connect(notes.append)
     panel.saved.connect(saved.append)
     assert panel.state == EMPTY and panel.status_text == EMPTY_TEXT
+    assert panel._player is None  # made with the first completed job (or any use)
+    assert not panel.play_action.isEnabled()
+    panel.toggle_play()  # nothing to play: no player is made for it
+    assert panel._player is None
     assert panel.player.media_player is None  # made on first use only
+    assert panel.player.play_action is panel.play_action  # the one the window adds
     surface = panel.player.surface
     player = panel.player
     bar_texts: list[str] = []  # connected after the panel: read once it has updated
