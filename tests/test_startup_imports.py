@@ -8,11 +8,11 @@ after the first frame), QtMultimedia (made with the first preview), the sandbox.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.helpers import run_python_json
 
 DEFERRED = (
     "httpx",
@@ -54,6 +54,9 @@ AFTER_FIRST_FRAME = (
 _SCRIPT = f"""
 import json, sys
 from pathlib import Path
+
+from tests.helpers import run_python_json
+from tests.helpers import SAMPLE_NOW, run_python_json, sample_jobs
 from chamelaion_desktop import app
 from chamelaion_desktop.core.paths import AppPaths
 from PySide6.QtWidgets import QApplication
@@ -83,17 +86,7 @@ print(json.dumps([before_frame, after, window.isVisible()]))
 def test_the_first_frame_and_the_services_do_not_load_what_they_do_not_need(
     tmp_path: Path,
 ) -> None:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_API": "pyside6"}
-    done = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    before_frame, after, visible = json.loads(done.stdout.strip().splitlines()[-1])
+    before_frame, after, visible = run_python_json(_SCRIPT, str(tmp_path))
     assert before_frame == []
     assert after == []
     assert visible

@@ -126,6 +126,9 @@ class VideoPlayer(QWidget):
         self._reading: threading.Thread | None = None  # ``prepare``'s read-ahead
         self._reading_until = 0.0  # monotonic seconds: stop waiting for it then
         self._waiting_for_files = False
+        self._making = False  # ``prepare``'s steps are under way
+        # Commands given while those steps make the player: run once it exists.
+        self._pending: list[tuple[str, tuple[object, ...]]] = []
         self._source: Path | None = None
         # Qt deletes children in creation order: the player must go before the surface
         # whose sink it feeds, so it lives under a holder created ahead of the surface.
@@ -224,6 +227,7 @@ class VideoPlayer(QWidget):
         what is left at once."""
         if self._player is not None or self._steps is not None:
             return
+        self._making = True
         self._reading = read_ahead_player_files()
         self._reading_until = time.monotonic() + READ_AHEAD_WAIT_S
         self._steps = iter(
@@ -265,11 +269,14 @@ class VideoPlayer(QWidget):
 
     def load(self, path: Path) -> None:
         """Open ``path`` paused on its first frame; replaces what was loaded. The player
-        gets it from the event loop's next turn (``_invoke``)."""
+        gets it from the event loop's next turn (``_invoke``), or, while ``prepare``'s steps
+        are still making it, once they are done: made at once, the rest of the player froze
+        the window for 30-50 ms when a small video downloaded quickly (bench_ui.py)."""
         from PySide6.QtCore import Q_ARG, QUrl
 
         self._show_icons()
-        self._ensure_player()
+        if not self._making:
+            self._ensure_player()
         self.surface.clear()
         self._source = Path(path)
         self._invoke("stop")
@@ -282,6 +289,7 @@ class VideoPlayer(QWidget):
     def unload(self) -> None:
         """Stop and let go of the file (it may then be moved or deleted), from the event
         loop's next turn (``_invoke``)."""
+        self._pending.clear()
         if self._player is not None:
             from PySide6.QtCore import Q_ARG, QUrl
 
@@ -296,12 +304,12 @@ class VideoPlayer(QWidget):
 
     def play(self) -> None:
         """Start or resume playback (from the start again once it reached the end)."""
-        if self._player is not None and self._source is not None:
+        if self._source is not None:
             self._invoke("play")
 
     def pause(self) -> None:
         """Pause playback; the frame stays on screen."""
-        if self._player is not None and self._source is not None:
+        if self._source is not None:
             self._invoke("pause")
 
     def toggle_play(self) -> None:
@@ -313,7 +321,7 @@ class VideoPlayer(QWidget):
 
     def seek(self, ms: int) -> None:
         """Jump to ``ms`` milliseconds from the start."""
-        if self._player is not None and self._source is not None:
+        if self._source is not None:
             from PySide6.QtCore import Q_ARG
 
             self._invoke("setPosition", Q_ARG("qlonglong", max(0, ms)))
@@ -340,13 +348,18 @@ class VideoPlayer(QWidget):
 
     def _invoke(self, slot: str, *args: object) -> None:
         """Call the media player's ``slot`` from the event loop (queued), not from Python:
-        see the module docstring. Calls made one after another keep their order."""
+        see the module docstring. Calls made one after another keep their order; made
+        before the player exists (``prepare`` under way), they wait for it."""
+        if self._player is None:
+            self._pending.append((slot, args))
+            return
         from PySide6.QtCore import QMetaObject
 
         QMetaObject.invokeMethod(self._player, slot, Qt.ConnectionType.QueuedConnection, *args)
 
     def _ensure_player(self) -> QMediaPlayer:
         self._steps = iter(())  # ``prepare``'s steps are over
+        self._making = False
         if self._player is None:
             from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
@@ -360,6 +373,9 @@ class VideoPlayer(QWidget):
             self._player.positionChanged.connect(self._on_position)
             self._player.playbackStateChanged.connect(self._on_state)
             self._player.errorOccurred.connect(self._on_error)
+        pending, self._pending = self._pending, []
+        for slot, args in pending:
+            self._invoke(slot, *args)
         return self._player
 
     def _on_seek_action(self, _action: int) -> None:

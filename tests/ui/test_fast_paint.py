@@ -5,7 +5,6 @@ against ``QVideoFrame.toImage()`` (benchmarks/bench_ui.py measured why they exis
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,36 +13,16 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QStyledItemDelegate
 
-from chamelaion_desktop.api import LipsyncRequest
 from chamelaion_desktop.ui.jobs_model import JobsTableModel
 from chamelaion_desktop.ui.jobs_view import JobsItemDelegate, JobsPanel
 from chamelaion_desktop.ui.video_surface import VideoSurface
 from tests.conftest import AsyncRunner
-from tests.helpers import wait_until
+from tests.helpers import SAMPLE_NOW, sample_jobs, wait_until
 
 pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 
-NOW = datetime(2026, 11, 21, 15, 0, 0, tzinfo=UTC)
-STATUSES = ("queued", "processing", "completed", "failed")
-
-
-def jobs(count: int) -> list[LipsyncRequest]:
-    out = []
-    for n in range(count):
-        created = NOW - timedelta(hours=n * 5)
-        status = STATUSES[n % 4]
-        out.append(
-            LipsyncRequest(
-                id=f"00000000-0000-4000-8000-{n:012d}",
-                created_at=created,
-                status=status,
-                started_at=created + timedelta(seconds=4) if status != "queued" else None,
-                finished_at=created + timedelta(seconds=95) if n % 4 >= 2 else None,
-                reference_id=f"ep{n:03d}-es" if n % 5 else None,
-                error_message="video URL is not accessible" if status == "failed" else None,
-            )
-        )
-    return out
+NOW = SAMPLE_NOW
+jobs = sample_jobs
 
 
 def differing_pixels(first: QImage, second: QImage) -> int:

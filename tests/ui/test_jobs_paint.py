@@ -5,11 +5,7 @@ the viewport made in Python against Qt's own, the model's cached texts against
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -26,33 +22,12 @@ from chamelaion_desktop.ui.jobs_model import (
     JobsTableModel,
 )
 from chamelaion_desktop.ui.jobs_view import JobsItemDelegate, JobsPanel
+from tests.helpers import SAMPLE_NOW, run_python_json, sample_jobs
 
 pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 
-NOW = datetime(2026, 11, 21, 15, 0, 0, tzinfo=UTC)
-STATUSES = ("queued", "processing", "completed", "failed")
-
-
-def jobs(count: int) -> list[LipsyncRequest]:
-    out = []
-    for n in range(count):
-        created = NOW - timedelta(hours=n * 5, seconds=n)
-        status = STATUSES[n % 4]
-        out.append(
-            LipsyncRequest(
-                id=f"00000000-0000-4000-8000-{n:012d}",
-                created_at=created,
-                status=status,
-                started_at=created + timedelta(seconds=4) if status != "queued" else None,
-                finished_at=created + timedelta(seconds=95) if n % 4 >= 2 else None,
-                # Against creation order, so sorting by reference reorders the rows.
-                reference_id=f"spot-{(n * 37) % 100:03d}" if n % 5 else None,
-                error_message="video URL is not accessible " * (n % 3 + 1)
-                if status == "failed"
-                else None,
-            )
-        )
-    return out
+NOW = SAMPLE_NOW
+jobs = sample_jobs
 
 
 def grab_both(panel: JobsPanel, qtbot: Any) -> tuple[QImage, QImage]:
@@ -218,14 +193,4 @@ print(json.dumps([name for name in names if name in vars(widgets)]))
 
 
 def test_the_first_frame_of_the_panels_creates_no_avoidable_qt_types() -> None:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run(
-        [sys.executable, "-c", _SCRIPT],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert run_python_json(_SCRIPT) == []

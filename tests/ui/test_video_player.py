@@ -43,15 +43,38 @@ def test_prepare_makes_the_player_between_events_not_at_once(
     assert player.media_player is made
 
 
-def test_load_finishes_what_prepare_started(
+def test_a_load_during_prepare_waits_for_its_steps_then_plays(
     player: VideoPlayer, qtbot: Any, media_dir: Path
 ) -> None:
     player.prepare()
-    player.load(media_dir / VIDEO)  # before the steps ran: made at once
-    assert player.media_player is not None
+    player.load(media_dir / VIDEO)  # a quick download: the steps are not over yet
+    player.play()
+    assert player.media_player is None  # not made at once (it froze the window 30-50 ms)
+    qtbot.waitUntil(lambda: player.media_player is not None, timeout=10_000)
     made = player.media_player
-    qtbot.wait(50)  # the remaining steps find the player made
-    assert player.media_player is made
+    assert made is not None
+    qtbot.waitUntil(lambda: made.source().toLocalFile().endswith(VIDEO), timeout=5_000)
+    qtbot.waitUntil(player.is_playing, timeout=5_000)  # the commands given meanwhile ran
+
+
+def test_a_load_without_prepare_makes_the_player_at_once(
+    player: VideoPlayer, media_dir: Path
+) -> None:
+    player.load(media_dir / VIDEO)
+    assert player.media_player is not None
+
+
+def test_unloading_during_prepare_drops_the_waiting_commands(
+    player: VideoPlayer, qtbot: Any, media_dir: Path
+) -> None:
+    player.prepare()
+    player.load(media_dir / VIDEO)
+    player.unload()
+    qtbot.waitUntil(lambda: player.media_player is not None, timeout=10_000)
+    made = player.media_player
+    assert made is not None
+    qtbot.wait(100)
+    assert made.source().isEmpty() and not player.is_playing()
 
 
 def test_the_icons_come_with_the_first_load_or_show(
