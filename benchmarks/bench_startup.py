@@ -2,7 +2,7 @@
 PySide6 window measured in the same run.
 
 Usage: ``QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_startup.py
-[--repeat 10] [--variants bare,bare-qasync,app,app-keychain] [--json PATH] [--profile]
+[--repeat 20] [--variants bare,bare-qasync,app,app-keychain] [--json PATH] [--profile]
 [--baseline-root DIR]``
 
 Method:
@@ -283,7 +283,7 @@ def profile(python: str, env: dict[str, str], workdir: Path, timeout_s: float) -
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Start-up benchmark beside a bare Qt window.")
-    parser.add_argument("--repeat", type=int, default=10, help="measured starts per variant")
+    parser.add_argument("--repeat", type=int, default=20, help="measured starts per variant")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated")
     parser.add_argument("--workdir", type=Path, default=REPO / "bench-out")
     parser.add_argument("--timeout", type=float, default=60.0, help="per start, seconds")
