@@ -54,9 +54,6 @@ AFTER_FIRST_FRAME = (
 _SCRIPT = f"""
 import json, sys
 from pathlib import Path
-
-from tests.helpers import run_python_json
-from tests.helpers import SAMPLE_NOW, run_python_json, sample_jobs
 from chamelaion_desktop import app
 from chamelaion_desktop.core.paths import AppPaths
 from PySide6.QtWidgets import QApplication

@@ -42,9 +42,9 @@ if TYPE_CHECKING:
 COLUMN_COUNT = 7
 
 _USER = int(Qt.ItemDataRole.UserRole)
-#: What the proxy sorts on: the raw value of a cell (str; float for times as POSIX
-#: timestamps and for durations in seconds). Unknown values come back as a sentinel that
-#: sorts last in the order set by ``set_sort_order`` (the proxy keeps it current).
+#: The raw value of a cell, what ``JobsTableModel.sort`` orders rows by (str; float for
+#: times as POSIX timestamps and for durations in seconds). Unknown values come back as a
+#: sentinel that sorts last in the model's sort order.
 SortRole = _USER + 1
 #: The ``LipsyncRequest`` of a row, or None for a local upload.
 RequestRole = _USER + 2
@@ -154,6 +154,7 @@ class JobsTableModel(QAbstractTableModel):
         self._index: dict[str, int] = {}
         self._server_rows = 0
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._sort_column = -1  # ``sort``: -1 keeps the rows in arrival order
         self._descending = False
         self._today_value = date.min
         self._today_until = -math.inf  # ``_today``: monotonic seconds
@@ -358,10 +359,72 @@ class JobsTableModel(QAbstractTableModel):
         year = f" {local.year}" if local.year != today.year else ""
         return f"{local.day} {month}{year} {local.hour:02d}:{local.minute:02d}"
 
-    def set_sort_order(self, order: Qt.SortOrder) -> None:
-        """The order the proxy sorts in, so unknown values (``SortRole``) sort last in it.
-        Called by ``JobsProxyModel`` just before it sorts; emits nothing."""
+    # -- sorting ------------------------------------------------------------------------
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Keep the rows sorted on ``column``'s raw value (``SortRole``; text without
+        regard to case) in ``order``; rows without a value go last either way, ties keep
+        their order. ``column`` -1: rows stay in arrival order. Rows that arrive or change
+        later move into place. Emits one layout change when rows move.
+
+        Here rather than in the proxy: ``QSortFilterProxyModel`` compares through
+        ``data()``, two calls into Python per comparison, and re-sorting 10,000 rows on a
+        header click froze the window for about a second (a sort here: ~20 ms).
+        """
+        self._sort_column = column if 0 <= column < COLUMN_COUNT else -1
         self._descending = order == Qt.SortOrder.DescendingOrder
+        self._resort()
+
+    def sort_column(self) -> int:
+        """The column the rows are sorted on (``sort``), or -1."""
+        return self._sort_column
+
+    def _sort_key(self, row: _Row) -> tuple[Any, ...]:
+        value = row.cells[self._sort_column]
+        if value is None:  # last: after every value, in either order
+            return (-1,) if self._descending else (1,)
+        return (0, value.casefold() if isinstance(value, str) else value)
+
+    def _out_of_place(self, positions: Iterable[int]) -> bool:
+        """Whether a row at one of ``positions`` is out of order with a neighbour."""
+        rows, key, descending = self._rows, self._sort_key, self._descending
+        last = len(rows) - 1
+        for position in positions:
+            mine = key(rows[position])
+            if position > 0:
+                before = key(rows[position - 1])
+                if (mine > before) if descending else (mine < before):
+                    return True
+            if position < last:
+                after = key(rows[position + 1])
+                if (after > mine) if descending else (after < mine):
+                    return True
+        return False
+
+    def _keep_sorted(self, positions: Iterable[int]) -> None:
+        """Re-sort if a row that arrived or changed (at ``positions``) is out of place."""
+        if self._sort_column >= 0 and self._out_of_place(positions):
+            self._resort()
+
+    def _resort(self) -> None:
+        rows = self._rows
+        if self._sort_column < 0 or len(rows) < 2:
+            return
+        key = self._sort_key
+        order = sorted(range(len(rows)), key=lambda n: key(rows[n]), reverse=self._descending)
+        if all(old == new for new, old in enumerate(order)):
+            return
+        self.layoutAboutToBeChanged.emit()
+        moved_to = [0] * len(order)
+        for new, old in enumerate(order):
+            moved_to[old] = new
+        self._rows = [rows[old] for old in order]
+        self._index = {row.key: position for position, row in enumerate(self._rows)}
+        persistent = self.persistentIndexList()
+        self.changePersistentIndexList(
+            persistent, [self.index(moved_to[i.row()], i.column()) for i in persistent]
+        )
+        self.layoutChanged.emit()
 
     # -- queries ----------------------------------------------------------------------
 
@@ -414,6 +477,10 @@ class JobsTableModel(QAbstractTableModel):
                 self._index[request.id] = first + offset
             self._server_rows += len(fresh)
             self.endInsertRows()
+        if self._sort_column >= 0:
+            bit = 1 << self._sort_column
+            moved = [position for position, mask in spans if mask & bit]
+            self._keep_sorted([*moved, *range(len(self._rows) - len(fresh), len(self._rows))])
         return len(spans) + len(fresh)
 
     def _emit_changed(self, spans: list[tuple[int, int]]) -> None:
@@ -464,6 +531,7 @@ class JobsTableModel(QAbstractTableModel):
             self._rows.append(row)
             self._index[key] = first
             self.endInsertRows()
+            self._keep_sorted([first])
             return
         row = self._rows[position]
         upload = row.upload
@@ -473,6 +541,8 @@ class JobsTableModel(QAbstractTableModel):
         mask = changed_columns(self._fill(row), row.cells)
         if mask:
             self._emit_changed([(position, mask)])
+            if self._sort_column >= 0 and mask & (1 << self._sort_column):
+                self._keep_sorted([position])
 
     def remove_upload(self, local_id: int) -> bool:
         """Drop the local upload row ``local_id``; False when there is none."""
@@ -499,6 +569,7 @@ class JobsTableModel(QAbstractTableModel):
         self._index[request.id] = position
         self._server_rows += 1
         self.dataChanged.emit(self.index(position, 0), self.index(position, COLUMN_COUNT - 1))
+        self._keep_sorted([position])
 
     def clear(self) -> None:
         """Forget every row (another account): the one place the model resets."""
