@@ -125,6 +125,28 @@ def test_a_row_that_moves_when_sorted_by_status_keeps_its_selection(panel: JobsP
     assert [index.row() for index in panel.table.selectionModel().selectedRows()] == [last]
 
 
+def test_a_filtered_row_that_moves_keeps_its_selection_and_the_filter(panel: JobsPanel) -> None:
+    model = panel.model
+    model.upsert_requests([job(n) for n in range(30)])
+    panel.table.sortByColumn(COL_STATUS, Qt.SortOrder.AscendingOrder)
+    panel.proxy.set_reference_filter("1")  # the references with a 1 in them
+    shown = panel.proxy.rowCount()
+    assert 0 < shown < 30
+    target = panel.proxy.request_at(1)
+    assert target is not None
+    panel.select_key(target.id)
+
+    # The model moves the row (a layout change); the proxy filters every row again.
+    model.upsert_requests([job(int(target.id[-12:]), "failed")])
+
+    assert panel.proxy.rowCount() == shown
+    assert panel.current_request() is not None
+    assert panel.current_request().id == target.id
+    assert panel.table.currentIndex().row() == shown - 1
+    references = [panel.proxy.request_at(row).reference_id for row in range(shown)]
+    assert all("1" in reference for reference in references)
+
+
 def test_context_menu_enables_what_fits_the_job_and_copies_ids(
     panel: JobsPanel, qtbot: Any
 ) -> None:
