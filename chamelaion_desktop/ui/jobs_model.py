@@ -32,7 +32,7 @@ from .formatting import changed_columns, column_runs, format_duration, format_ut
 from .status_icons import StatusIcons
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QIcon  # made by StatusIcons, on the first painted row
+    from PySide6.QtGui import QIcon
 
     from ..api import LipsyncRequest  # api.models: imported once the first page arrives
 
@@ -43,8 +43,7 @@ COLUMN_COUNT = 7
 
 _USER = int(Qt.ItemDataRole.UserRole)
 #: The raw value of a cell, what ``JobsTableModel.sort`` orders rows by (str; float for
-#: times as POSIX timestamps and for durations in seconds). Unknown values come back as a
-#: sentinel that sorts last in the model's sort order.
+#: times as POSIX timestamps and for durations in seconds; None when unknown).
 SortRole = _USER + 1
 #: The ``LipsyncRequest`` of a row, or None for a local upload.
 RequestRole = _USER + 2
@@ -56,7 +55,6 @@ ProgressRole = _USER + 4
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _DECORATION = int(Qt.ItemDataRole.DecorationRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
-_TEXT_COLUMNS = frozenset({COL_REFERENCE, COL_STATUS, COL_ERROR})
 _TIME_COLUMNS = frozenset({COL_CREATED, COL_STARTED, COL_FINISHED})
 _STATUS_RANK = {"uploading": 0, QUEUED: 1, PROCESSING: 2, COMPLETED: 3, FAILED: 4}
 ROW_FLAGS = (
@@ -207,14 +205,8 @@ class JobsTableModel(QAbstractTableModel):
             return None
         row = self._rows[index.row()]
         column = index.column()
-        if role == SortRole:  # first: a full sort asks for it twice per comparison
-            value = row.cells[column]
-            if value is not None:
-                return value
-            # Unknown values go to the bottom whichever way the column is sorted.
-            if column in _TEXT_COLUMNS:
-                return "" if self._descending else "\U0010ffff"
-            return -math.inf if self._descending else math.inf
+        if role == SortRole:  # first: the proxy's filter asks for it for every row
+            return row.cells[column]
         if role == _DISPLAY:
             return self._texts(row)[column]
         if role == _DECORATION:
@@ -274,12 +266,8 @@ class JobsTableModel(QAbstractTableModel):
         """``format_time`` for a POSIX timestamp (a cell's raw value); "" for None."""
         if timestamp is None:
             return ""
-        local = datetime.fromtimestamp(timestamp)  # local wall time, as astimezone() gives
-        if local.date() == today:
-            return f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
-        month = self._months[local.month - 1]
-        year = f" {local.year}" if local.year != today.year else ""
-        return f"{local.day} {month}{year} {local.hour:02d}:{local.minute:02d}"
+        # Local wall time, as astimezone() gives.
+        return self._local_text(datetime.fromtimestamp(timestamp), today)
 
     def _new_day(self) -> None:
         # "14:03:22" becomes "21 Nov 14:03" at midnight: forget the strings and repaint times.
@@ -349,9 +337,11 @@ class JobsTableModel(QAbstractTableModel):
         """``"14:03:22"`` when ``moment`` is today (local time), else ``"21 Nov 14:03"``
         (with the year when it is not this year). ``today``: the local date, when the
         caller already has it."""
-        local = moment.astimezone()
         if today is None:
             today = self._clock().astimezone().date()
+        return self._local_text(moment.astimezone(), today)
+
+    def _local_text(self, local: datetime, today: date) -> str:
         # f-strings, not strftime (~10 µs a call): every row scrolled into view formats three.
         if local.date() == today:
             return f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
@@ -374,10 +364,6 @@ class JobsTableModel(QAbstractTableModel):
         self._sort_column = column if 0 <= column < COLUMN_COUNT else -1
         self._descending = order == Qt.SortOrder.DescendingOrder
         self._resort()
-
-    def sort_column(self) -> int:
-        """The column the rows are sorted on (``sort``), or -1."""
-        return self._sort_column
 
     def _sort_key(self, row: _Row) -> tuple[Any, ...]:
         value = row.cells[self._sort_column]

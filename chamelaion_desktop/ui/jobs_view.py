@@ -7,7 +7,7 @@ main window can put the same ones in its menus (after Picard's ``ui/mainwindow/a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QByteArray,
@@ -55,7 +55,7 @@ from .jobs_model import (
 from .jobs_proxy import JobsProxyModel
 
 if TYPE_CHECKING:
-    # Imported on the first painted cell (``_features``): the window's first frame shows
+    # Imported on the first painted cell (``_with_display``): the window's first frame shows
     # no rows, and PySide creates eight enum types with the class (~1.5 ms).
     from PySide6.QtWidgets import QStyleOptionViewItem
 
@@ -128,11 +128,11 @@ class JobsItemDelegate(QStyledItemDelegate):
         self._model = model
         self._to_source = proxy.mapToSource
         self._cell = model.cell
-        # The features the view set -> the same with HasDisplay (and HasDecoration). ``|``
-        # on PySide's enum flags runs Python's enum machinery (~3 us a cell, a tenth of the
-        # delegate's share of a repaint); the view only ever sets a few combinations.
-        self._with_text: dict[object, object] = {}
-        self._with_icon: dict[object, object] = {}
+        # (features the view set, has an icon) -> those features with HasDisplay (and
+        # HasDecoration). ``|`` on PySide's enum flags runs Python's enum machinery (~3 us
+        # a cell, a tenth of the delegate's share of a repaint); the view only ever sets a
+        # few combinations.
+        self._features: dict[tuple[object, bool], object] = {}
         self._painting = False
         self._last = (-1, -1)  # (proxy row, source row) of the cell painted last
 
@@ -160,16 +160,11 @@ class JobsItemDelegate(QStyledItemDelegate):
             if self._painting:
                 self._last = (row, source_row)
         text, icon = self._cell(source_row, index.column())
-        features = option.features
-        if icon is None:
-            wanted = self._with_text.get(features)
-            if wanted is None:
-                wanted = self._with_text[features] = features | _features()[0]
-        else:
-            wanted = self._with_icon.get(features)
-            if wanted is None:
-                has_display, has_decoration = _features()
-                wanted = self._with_icon[features] = features | has_display | has_decoration
+        key = (option.features, icon is not None)
+        wanted = self._features.get(key)
+        if wanted is None:
+            wanted = self._features[key] = _with_display(*key)
+        if icon is not None:
             option.icon = icon
         option.features = wanted
         option.text = text
@@ -177,12 +172,14 @@ class JobsItemDelegate(QStyledItemDelegate):
         option.styleObject = None  # as the default: no style animations inside item views
 
 
-def _features() -> tuple[object, object]:
-    """``QStyleOptionViewItem``'s HasDisplay and HasDecoration (imported on first use)."""
+def _with_display(features: Any, decorated: bool) -> object:
+    """``features`` with ``HasDisplay``, and ``HasDecoration`` when ``decorated``
+    (``QStyleOptionViewItem`` is imported on first use)."""
     from PySide6.QtWidgets import QStyleOptionViewItem
 
     feature = QStyleOptionViewItem.ViewItemFeature
-    return feature.HasDisplay, feature.HasDecoration
+    features = features | feature.HasDisplay
+    return features | feature.HasDecoration if decorated else features
 
 
 class JobsTableView(QTableView):
@@ -212,8 +209,9 @@ class JobsTableView(QTableView):
         # No text shaping where the script does not need it (Latin, digits: every cell
         # here, ~150 a screen): Qt lays each cell's text out three times, and HarfBuzz was
         # a fifth of a repaint. Only kerning is lost. Family and size still follow the
-        # parent's font (only the strategy is set). Set with the first rows, not at start:
-        # PySide creates QFont's nine enum types with the class (~3 ms of the first frame).
+        # parent's font (only the strategy is set). Set with the first rows: an empty table
+        # lays out no cells. (It saves the start nothing: the labels' fonts make QFont's
+        # Python type before the first frame anyway.)
         if self._unshaped:
             return
         self._unshaped = True

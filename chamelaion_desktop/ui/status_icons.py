@@ -6,20 +6,14 @@ on light and dark palettes alike and never carry the meaning alone (the label is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
 
-if TYPE_CHECKING:
-    # Imported by the first ``icon()`` call: the window's first frame shows no icon, and
-    # PySide creates QIcon's enum types with the class (ThemeIcon alone ~1.5 ms).
-    from PySide6.QtGui import QIcon
+from ..api.statuses import COMPLETED, FAILED, PROCESSING, QUEUED
 
-QUEUED = "queued"
-PROCESSING = "processing"
-COMPLETED = "completed"
-FAILED = "failed"
+__all__ = ["COMPLETED", "FAILED", "NEUTRAL", "PROCESSING", "QUEUED", "UPLOADING", "StatusIcons"]
+
+#: Kinds beyond the API's statuses: a local upload, and anything unknown.
 UPLOADING = "uploading"
 NEUTRAL = "neutral"
 
@@ -96,8 +90,6 @@ class StatusIcons:
         key = kind if kind in _COLOURS else NEUTRAL
         icon = self._cache.get(key)
         if icon is None:
-            from PySide6.QtGui import QIcon
-
             icon = QIcon()
             for size in _SIZES:
                 icon.addPixmap(_draw(key, size))

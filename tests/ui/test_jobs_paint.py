@@ -118,7 +118,7 @@ def test_the_empty_table_still_shows_its_hint(qtbot: Any) -> None:
 def test_the_table_font_skips_shaping_but_follows_the_application_font(qtbot: Any) -> None:
     panel = JobsPanel(JobsTableModel(clock=lambda: NOW))
     qtbot.addWidget(panel)
-    # Set with the first rows (QFont's types would cost the first frame ~3 ms).
+    # Set with the first rows (an empty table lays out no cells).
     assert not panel.table.font().styleStrategy() & QFont.StyleStrategy.PreferNoShaping
     panel.model.upsert_requests(jobs(3))
     font = panel.table.font()
