@@ -134,7 +134,7 @@ class PreviewPanel(QWidget):
         self._player: VideoPlayer | None = None
         self.play_action = QAction("Play", self)
         self.play_action.setEnabled(False)
-        # Their icons are set with the player's first video (``_open``).
+        # Their icons and their place (below the player's controls) come with the player.
         self.save_button = QPushButton("Save as…", self)
         self.save_button.setToolTip("Save a copy of the video")
         self.save_button.clicked.connect(self.save_as)
@@ -172,7 +172,7 @@ class PreviewPanel(QWidget):
         modules, widgets and Qt types cost ~8 ms of the start (benchmarks/bench_startup.py).
         """
         if self._player is None:
-            from .video_player import VideoPlayer
+            from .video_player import VideoPlayer, standard_icon
 
             player = VideoPlayer(self, play_action=self.play_action)
             player.surface.drag_requested.connect(self.start_drag)
@@ -182,6 +182,8 @@ class PreviewPanel(QWidget):
             keep_row.addStretch(1)
             keep_row.addWidget(self.save_button)
             keep_row.addWidget(self.folder_button)
+            self.save_button.setIcon(standard_icon(self, "SP_DialogSaveButton"))
+            self.folder_button.setIcon(standard_icon(self, "SP_DirOpenIcon"))
             self.save_button.show()
             self.folder_button.show()
             player_layout = player.layout()
@@ -372,11 +374,6 @@ class PreviewPanel(QWidget):
         self._path = path
         self._saved_copy = None
         self._state = READY
-        if self.save_button.icon().isNull():
-            from .video_player import standard_icon
-
-            self.save_button.setIcon(standard_icon(self, "SP_DialogSaveButton"))
-            self.folder_button.setIcon(standard_icon(self, "SP_DirOpenIcon"))
         self.player.load(path)
         self._pages.setCurrentIndex(1)
 

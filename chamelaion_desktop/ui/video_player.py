@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .video_surface import VideoSurface
+from .video_surface import VideoSurface, map_libraries
 
 if TYPE_CHECKING:
     # QtMultimedia itself is imported with the player, on the first ``load``.
@@ -126,7 +126,6 @@ class VideoPlayer(QWidget):
         self._reading: threading.Thread | None = None  # ``prepare``'s read-ahead
         self._reading_until = 0.0  # monotonic seconds: stop waiting for it then
         self._waiting_for_files = False
-        self._making = False  # ``prepare``'s steps are under way
         # Commands given while those steps make the player: run once it exists.
         self._pending: list[tuple[str, tuple[object, ...]]] = []
         self._source: Path | None = None
@@ -223,11 +222,10 @@ class VideoPlayer(QWidget):
 
     def prepare(self) -> None:
         """Make the media player soon, a step at a time between other events (see the
-        module docstring), so that ``load`` finds it ready. Idempotent; ``load`` makes
-        what is left at once."""
+        module docstring), so that ``load`` finds it ready. Idempotent; a ``load`` before
+        the steps are over waits for them."""
         if self._player is not None or self._steps is not None:
             return
-        self._making = True
         self._reading = read_ahead_player_files()
         self._reading_until = time.monotonic() + READ_AHEAD_WAIT_S
         self._steps = iter(
@@ -248,7 +246,7 @@ class VideoPlayer(QWidget):
         QTimer.singleShot(1, self, self._next_step)
 
     def _next_step(self) -> None:
-        if self._player is not None or self._steps is None:
+        if not self._preparing():
             return
         if self._waiting_for_files:
             reading = self._reading is not None and self._reading.is_alive()
@@ -261,6 +259,10 @@ class VideoPlayer(QWidget):
             return
         step()
         self._schedule_step()
+
+    def _preparing(self) -> bool:
+        """``prepare``'s steps are making the player (they have begun and not ended)."""
+        return self._player is None and self._steps is not None
 
     def _wait_for_files(self) -> None:
         # The steps after this one read what the read-ahead thread is reading:
@@ -275,7 +277,7 @@ class VideoPlayer(QWidget):
         from PySide6.QtCore import Q_ARG, QUrl
 
         self._show_icons()
-        if not self._making:
+        if not self._preparing():
             self._ensure_player()
         self.surface.clear()
         self._source = Path(path)
@@ -359,7 +361,6 @@ class VideoPlayer(QWidget):
 
     def _ensure_player(self) -> QMediaPlayer:
         self._steps = iter(())  # ``prepare``'s steps are over
-        self._making = False
         if self._player is None:
             from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
@@ -433,41 +434,36 @@ class VideoPlayer(QWidget):
 
 
 def _map_qt_library(pattern: str) -> None:
-    """Map the library ``pattern`` names in Qt's library folder (best effort: the plugin
-    loads it anyway). ``RTLD_LOCAL``: its symbols stay out of the global scope, where they
-    could clash with PyAV's own FFmpeg."""
-    import ctypes  # here, not at the top: the window's first frame plays nothing
-    import glob
-
-    from PySide6.QtCore import QLibraryInfo
-
-    folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.LibrariesPath)
-    for path in sorted(glob.glob(os.path.join(folder, pattern)))[:1]:
-        try:
-            ctypes.CDLL(path, mode=os.RTLD_LOCAL)
-        except OSError as exc:
-            log.debug("not preloaded: %s (%s)", path, exc)
+    """Map the first library ``pattern`` names in Qt's library folder (``map_libraries``;
+    the plugin loads it anyway)."""
+    map_libraries(_qt_files("lib", pattern)[:1])
 
 
-def player_files() -> list[str]:
-    """The files of ``PLAYER_FILES`` that exist here (absolute paths; none on a platform
-    whose libraries are named otherwise)."""
+def _qt_files(where: str, pattern: str) -> list[str]:
+    """The paths ``pattern`` matches, sorted, in Qt's library folder (``where`` "lib"), its
+    plugin folder ("plugins") or PySide6's own ("pyside")."""
     import glob
 
     import PySide6
     from PySide6.QtCore import QLibraryInfo
 
-    folders = {
-        "lib": QLibraryInfo.path(QLibraryInfo.LibraryPath.LibrariesPath),
-        "plugins": QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath),
-        "pyside": os.path.dirname(PySide6.__file__),
-    }
-    found: list[str] = []
-    for where, pattern in PLAYER_FILES:
-        for path in sorted(glob.glob(os.path.join(folders[where], pattern))):
-            if where != "lib" or re.search(r"\.so\.\d+$", path):
-                found.append(path)
-    return found
+    if where == "pyside":
+        folder = os.path.dirname(PySide6.__file__)
+    else:
+        kind = QLibraryInfo.LibraryPath
+        folder = QLibraryInfo.path(kind.LibrariesPath if where == "lib" else kind.PluginsPath)
+    return sorted(glob.glob(os.path.join(folder, pattern)))
+
+
+def player_files() -> list[str]:
+    """The files of ``PLAYER_FILES`` that exist here (absolute paths; none on a platform
+    whose libraries are named otherwise)."""
+    return [
+        path
+        for where, pattern in PLAYER_FILES
+        for path in _qt_files(where, pattern)
+        if where != "lib" or re.search(r"\.so\.\d+$", path)
+    ]
 
 
 def read_ahead_player_files() -> threading.Thread:

@@ -33,6 +33,7 @@ import logging
 import os
 import threading
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -435,7 +436,6 @@ def _preload_pyav() -> None:
     private to its loader (``RTLD_LOCAL``: Qt's FFmpeg build is another version, and the
     two must not see each other's symbols). Best effort: what fails loads with ``import``.
     """
-    import ctypes
     import glob
     import importlib.util
 
@@ -446,7 +446,17 @@ def _preload_pyav() -> None:
     if spec is None or not spec.submodule_search_locations:
         return
     folder = next(iter(spec.submodule_search_locations))
-    for path in sorted(glob.glob(os.path.join(folder, "**", "*.so"), recursive=True)):
+    map_libraries(sorted(glob.glob(os.path.join(folder, "**", "*.so"), recursive=True)))
+
+
+def map_libraries(paths: Iterable[str]) -> None:
+    """Map each shared library of ``paths`` (absolute) with ``ctypes``, private to its
+    loader (``RTLD_LOCAL``: Qt's and PyAV's FFmpeg builds are different versions and must
+    not see each other's symbols). Best effort: one that fails is loaded again, for real,
+    by whoever needs it."""
+    import ctypes  # here, not at the top: the window's first frame maps nothing
+
+    for path in paths:
         try:
             ctypes.CDLL(path, mode=os.RTLD_LOCAL)
         except OSError as exc:
