@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QStyledItemDelegate, QTableView, QWidget
 
 _ARGS = (Qt.DropAction.CopyAction,)
 _BUTTONS = (Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
@@ -56,3 +57,16 @@ def centre_luminance(image: QImage) -> float:
         for y in range(h // 3, 2 * h // 3, 4)
     ]
     return sum(values) / len(values)
+
+
+def grab_both(table: QTableView, qtbot: Any) -> tuple[QImage, QImage]:
+    """The viewport of ``table`` painted by its own delegate, then by Qt's default one (the
+    table gets its delegate back)."""
+    qtbot.wait(20)
+    ours = table.viewport().grab().toImage()
+    delegate = table.itemDelegate()
+    table.setItemDelegate(QStyledItemDelegate(table))
+    qtbot.wait(20)
+    default = table.viewport().grab().toImage()
+    table.setItemDelegate(delegate)
+    return ours, default

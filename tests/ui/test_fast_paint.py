@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QStyledItemDelegate
 
 from chamelaion_desktop.ui.jobs_model import JobsTableModel
 from chamelaion_desktop.ui.jobs_view import JobsItemDelegate, JobsPanel
 from chamelaion_desktop.ui.video_surface import VideoSurface
 from tests.conftest import AsyncRunner
 from tests.helpers import SAMPLE_NOW, sample_jobs, wait_until
+from tests.qt_helpers import grab_both
 
 pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 
@@ -42,12 +42,8 @@ def test_the_jobs_delegate_paints_what_the_default_delegate_paints(qtbot: Any) -
     qtbot.waitExposed(panel)
     panel.model.upsert_requests(jobs(40))
     panel.select_key(jobs(40)[3].id)  # a selected row too
-    qtbot.wait(20)
     assert isinstance(panel.table.itemDelegate(), JobsItemDelegate)
-    ours = panel.table.viewport().grab().toImage()
-    panel.table.setItemDelegate(QStyledItemDelegate(panel.table))
-    qtbot.wait(20)
-    default = panel.table.viewport().grab().toImage()
+    ours, default = grab_both(panel.table, qtbot)
     assert differing_pixels(ours, default) == 0
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QFont, QImage, QPalette
-from PySide6.QtWidgets import QApplication, QStyledItemDelegate, QTableView
+from PySide6.QtGui import QFont, QPalette
+from PySide6.QtWidgets import QApplication, QTableView
 
 from chamelaion_desktop.api import LipsyncRequest
 from chamelaion_desktop.ui.jobs_model import (
@@ -23,23 +23,12 @@ from chamelaion_desktop.ui.jobs_model import (
 )
 from chamelaion_desktop.ui.jobs_view import JobsItemDelegate, JobsPanel
 from tests.helpers import SAMPLE_NOW, run_python_json, sample_jobs
+from tests.qt_helpers import grab_both
 
 pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 
 NOW = SAMPLE_NOW
 jobs = sample_jobs
-
-
-def grab_both(panel: JobsPanel, qtbot: Any) -> tuple[QImage, QImage]:
-    """The viewport painted by the panel's delegate, then by Qt's default delegate."""
-    qtbot.wait(20)
-    ours = panel.table.viewport().grab().toImage()
-    delegate = panel.table.itemDelegate()
-    panel.table.setItemDelegate(QStyledItemDelegate(panel.table))
-    qtbot.wait(20)
-    default = panel.table.viewport().grab().toImage()
-    panel.table.setItemDelegate(delegate)
-    return ours, default
 
 
 @pytest.fixture
@@ -62,12 +51,12 @@ def test_the_delegate_paints_like_the_default_one_when_the_proxy_reorders_rows(
     panel.table.sortByColumn(COL_REFERENCE, order)
     panel.select_key(jobs(60)[7].id)
     panel.table.setFocus()  # the current cell gets the focus frame
-    ours, default = grab_both(panel, qtbot)
+    ours, default = grab_both(panel.table, qtbot)
     assert isinstance(panel.table.itemDelegate(), JobsItemDelegate)
     assert ours == default
 
     panel.filter_edit.setText("spot-0")  # filtered: proxy rows skip source rows
-    ours, default = grab_both(panel, qtbot)
+    ours, default = grab_both(panel.table, qtbot)
     assert ours == default
 
 
